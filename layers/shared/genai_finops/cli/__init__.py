@@ -1,0 +1,1 @@
+"""The ``genai-finops`` command-line interface: the local entry point and the analyst's tool."""

@@ -1,0 +1,47 @@
+"""Entry point of ``genai-finops``: builds the parser from the command modules and maps errors once."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import FinOpsError
+from .common import add_common_options, context_from_args
+
+# Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
+COMMAND_MODULES = ("query",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="genai-finops",
+        description="GenAI FinOps pipeline: ingest AWS bills and Bedrock logs, attribute and govern spend.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        module.register(subparsers, add_common_options)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit status (0 on success)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    context = context_from_args(args)
+    try:
+        result: int = args.handler(context, args)
+    except FinOpsError as error:
+        print(f"genai-finops {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"genai-finops {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

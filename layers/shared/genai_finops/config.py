@@ -1,0 +1,212 @@
+"""The governance configuration: one YAML file, validated on load.
+
+It holds the tag standard, what counts as GenAI spend, principal mappings and the other rules that
+differ per organisation. Every validation error names the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+STANDARD_KEYS = ("team", "feature", "environment", "cost_center", "tenant")
+MANDATORY_KEYS = ("team", "feature", "environment")
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TagKey(_Strict):
+    """One standard attribution key and the tag or metadata names that mean it."""
+
+    aliases: list[NonEmpty] = Field(default_factory=list)
+    allowed_values: list[NonEmpty] | None = None
+
+
+def _default_tag_keys() -> dict[str, TagKey]:
+    return {
+        "team": TagKey(aliases=["team", "Team", "owner", "Owner"]),
+        "feature": TagKey(aliases=["feature", "Feature", "app", "application", "App"]),
+        "environment": TagKey(
+            aliases=["environment", "Environment", "env", "Env", "stage"],
+            allowed_values=["prod", "staging", "dev", "test", "shared"],
+        ),
+        "cost_center": TagKey(aliases=["cost_center", "CostCenter", "cost-center"]),
+        "tenant": TagKey(aliases=["tenant", "Tenant", "customer"]),
+    }
+
+
+class TagStandard(_Strict):
+    """The organisation's tag standard: the keys the pipeline attributes cost by."""
+
+    keys: dict[str, TagKey] = Field(default_factory=_default_tag_keys)
+    environment_synonyms: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=lambda: {"production": "prod", "prd": "prod", "stage": "staging", "development": "dev"}
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _check_keys(cls, keys: dict[str, TagKey]) -> dict[str, TagKey]:
+        unknown = sorted(set(keys) - set(STANDARD_KEYS))
+        if unknown:
+            raise ValueError(f"unknown standard keys {unknown}; allowed keys: {list(STANDARD_KEYS)}")
+        merged = _default_tag_keys()
+        merged.update(keys)
+        missing = [key for key in MANDATORY_KEYS if not merged[key].aliases]
+        if missing:
+            raise ValueError(f"mandatory keys {missing} need at least one alias")
+        return merged
+
+    def alias_map(self) -> dict[str, str]:
+        """Map each normalised alias (lower case, punctuation as '_') to its standard key."""
+        mapping: dict[str, str] = {}
+        for key, spec in self.keys.items():
+            for alias in [key, *spec.aliases]:
+                mapping.setdefault(normalize_tag_key(alias), key)
+        return mapping
+
+    def normalize_environment(self, value: str | None) -> str | None:
+        """Map an environment value to its canonical form through the configured synonyms."""
+        if value is None:
+            return None
+        lowered = value.strip().lower()
+        return self.environment_synonyms.get(lowered, lowered)
+
+
+class GenAIScope(_Strict):
+    """Which billing lines count as GenAI spend."""
+
+    product_codes: list[NonEmpty] = Field(
+        default_factory=lambda: [
+            "AmazonBedrock",
+            "AmazonBedrockService",
+            "AmazonBedrockFoundationModels",
+            "AmazonBedrockAgentCore",
+        ]
+    )
+    extra_product_codes: list[NonEmpty] = Field(default_factory=list)
+    marketplace_product_name_suffix: NonEmpty = "(Amazon Bedrock Edition)"
+    lines_with_feature_tag: bool = True
+
+    def all_product_codes(self) -> list[str]:
+        """Return the default and extra product codes, without duplicates, in order."""
+        return list(dict.fromkeys([*self.product_codes, *self.extra_product_codes]))
+
+
+class PrincipalMapping(_Strict):
+    """Attribution keys for callers that carry none themselves, matched by IAM role or principal ARN."""
+
+    match: NonEmpty
+    team: str | None = None
+    feature: str | None = None
+    environment: str | None = None
+    tenant: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _check_pattern(cls, pattern: str) -> str:
+        try:
+            re.compile(_glob_to_regex(pattern))
+        except re.error as error:
+            raise ValueError(f"invalid pattern {pattern!r}: {error}") from error
+        return pattern
+
+    def matches(self, principal: str | None, role: str | None) -> bool:
+        """Return True when the principal ARN or its role name matches this mapping's glob pattern."""
+        regex = re.compile(_glob_to_regex(self.match))
+        return any(value is not None and regex.fullmatch(value) for value in (principal, role))
+
+
+class InferenceProfileEntry(_Strict):
+    """An application inference profile known from configuration (the local stand-in for Bedrock's API)."""
+
+    arn: NonEmpty
+    model: NonEmpty
+    name: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Invocations(_Strict):
+    """How invocation logs are read: the end-user key and the inference profile inventory."""
+
+    user_id_metadata_key: NonEmpty = "user_id"
+    inference_profiles: list[InferenceProfileEntry] = Field(default_factory=list)
+    inference_profiles_file: Path | None = None
+
+
+class GovernanceConfig(_Strict):
+    """The whole governance configuration. Later capabilities add sections here."""
+
+    version: Literal[1] = 1
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    tag_standard: TagStandard = Field(default_factory=TagStandard)
+    genai_scope: GenAIScope = Field(default_factory=GenAIScope)
+    principals: list[PrincipalMapping] = Field(default_factory=list)
+    invocations: Invocations = Field(default_factory=Invocations)
+
+    @model_validator(mode="after")
+    def _check_unique_profiles(self) -> GovernanceConfig:
+        arns = [entry.arn for entry in self.invocations.inference_profiles]
+        duplicates = sorted({arn for arn in arns if arns.count(arn) > 1})
+        if duplicates:
+            raise ValueError(f"invocations.inference_profiles lists these ARNs more than once: {duplicates}")
+        return self
+
+
+def normalize_tag_key(key: str) -> str:
+    """Normalise a tag key the way every export format is compared: lower case, non-alphanumerics as '_'."""
+    return re.sub(r"[^0-9a-z]+", "_", key.strip().lower()).strip("_")
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return "".join(".*" if char == "*" else re.escape(char) for char in pattern)
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    lines = [f"invalid governance configuration {source}:"]
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {location}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<memory>") -> GovernanceConfig:
+    """Validate already-parsed YAML or JSON data as a governance configuration."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid governance configuration {source}: the top level must be a mapping")
+    try:
+        return GovernanceConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_format_errors(error, source)) from error
+
+
+def load_config(path: Path | str | None) -> GovernanceConfig:
+    """Load and validate a governance configuration file; None gives the defaults."""
+    if path is None:
+        return GovernanceConfig()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read governance configuration {path}: {error.strerror}") from error
+    return parse_config_text(text, str(path))
+
+
+def parse_config_text(text: str, source: str) -> GovernanceConfig:
+    """Parse and validate YAML text as a governance configuration."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"governance configuration {source} is not valid YAML: {error}") from error
+    return parse_config(data, source)

@@ -1,0 +1,15 @@
+"""The one place where the logger, tracer and metrics are created (Powertools for AWS Lambda).
+
+Log short fixed messages with ids as keys (``logger.info("delivery loaded", extra={...})``). Never log
+an event body, a prompt, a response or an SDK payload.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "genai-finops"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE, disabled=None)
+metrics = Metrics(namespace="GenAIFinOps", service=SERVICE)
