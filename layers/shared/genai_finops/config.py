@@ -50,7 +50,12 @@ class TagStandard(_Strict):
 
     keys: dict[str, TagKey] = Field(default_factory=_default_tag_keys)
     environment_synonyms: dict[NonEmpty, NonEmpty] = Field(
-        default_factory=lambda: {"production": "prod", "prd": "prod", "stage": "staging", "development": "dev"}
+        default_factory=lambda: {
+            "production": "prod",
+            "prd": "prod",
+            "stage": "staging",
+            "development": "dev",
+        }
     )
 
     @field_validator("keys")

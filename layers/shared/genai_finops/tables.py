@@ -100,7 +100,7 @@ BILL_SUMMARY = TableSpec(
         ]
     ),
     partition_keys=("billing_period", "export_id"),
-    row_meaning="Totals of every line read from one delivery, per line item type and product code, in and out of GenAI scope.",
+    row_meaning="Totals of every line read from one delivery, per line item type and product code, in or out of scope.",
 )
 
 INVOCATIONS = TableSpec(

@@ -40,9 +40,7 @@ def partition_path(spec: TableSpec, partition: Mapping[str, str]) -> str:
     keys = set(partition)
     expected = set(spec.partition_keys)
     if keys != expected:
-        raise LakeError(
-            f"table {spec.name} is partitioned by {list(spec.partition_keys)}, got keys {sorted(keys)}"
-        )
+        raise LakeError(f"table {spec.name} is partitioned by {list(spec.partition_keys)}, got keys {sorted(keys)}")
     parts = []
     for key in spec.partition_keys:
         value = str(partition[key])
@@ -121,6 +119,9 @@ class LocalLake:
 
     def write_partition(self, table: str, partition: Mapping[str, str], data: pa.Table) -> None:
         spec = get_table(table)
+        missing = [name for name in spec.schema.names if name not in data.column_names]
+        if missing:
+            raise LakeError(f"cannot write {table}: missing columns {missing}")
         staging = self.staging_dir()
         try:
             file = staging / "part-00000.parquet"
@@ -170,9 +171,9 @@ class LocalLake:
         columns = ", ".join(f'"{name}"' for name in spec.full_schema.names)
         connection.execute(
             f'CREATE VIEW "{spec.name}" AS SELECT {columns} FROM read_parquet($files, '
-            f"hive_partitioning = true, hive_types = $hive_types, union_by_name = true)"
-            .replace("$files", _sql_list(files))
-            .replace("$hive_types", _sql_struct(hive_types))
+            f"hive_partitioning = true, hive_types = $hive_types, union_by_name = true)".replace(
+                "$files", _sql_list(files)
+            ).replace("$hive_types", _sql_struct(hive_types))
         )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
