@@ -93,6 +93,8 @@ BILL_SUMMARY = TableSpec(
             ("product_code", pa.string()),
             ("in_genai_scope", pa.bool_()),
             ("currency", pa.string()),
+            ("duplicate_of_export", pa.string()),
+            ("quarantined", pa.bool_()),
             ("row_count", pa.int64()),
             ("cost_unblended", MONEY_TYPE),
             ("cost_net", MONEY_TYPE),
@@ -152,6 +154,7 @@ INFERENCE_PROFILES = TableSpec(
             ("account_id", pa.string()),
             ("region", pa.string()),
             ("model", pa.string()),
+            ("route", pa.string()),
             ("model_arns", pa.list_(pa.string())),
             ("tags", STRING_MAP),
             ("team", pa.string()),
@@ -190,8 +193,435 @@ INGEST_RUNS = TableSpec(
     row_meaning="One ingest of one delivery or log object: what was read, loaded, skipped and quarantined.",
 )
 
+# -- attribution and unit economics: written per billing period by ``genai-finops attribute`` ---------
+
+PERIOD_PARTITION = ("billing_period",)
+
+MODEL_ALIASES = TableSpec(
+    name="model_aliases",
+    schema=pa.schema([("name", pa.string()), ("model_id", pa.string()), ("source", pa.string())]),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One model name seen in the period's bill or logs, with the Bedrock model id both sides are matched on.",
+    column_docs={
+        "name": "Model name as it appears in cost_lines.model or invocations.model.",
+        "model_id": "Canonical Bedrock model id; the name itself when no mapping is known.",
+        "source": "'shipped' (packaged name table), 'config' (attribution.model_names) or 'identity' (no mapping).",
+    },
+)
+
+PRICE_CATALOG = TableSpec(
+    name="price_catalog",
+    schema=pa.schema(
+        [
+            ("day", pa.date32()),
+            ("model_id", pa.string()),
+            ("token_class", pa.string()),
+            ("tier", pa.string()),
+            ("region", pa.string()),
+            ("route", pa.string()),
+            ("price_per_million", MONEY_TYPE),
+            ("source", pa.string()),
+            ("reference_price_per_million", MONEY_TYPE),
+            ("reference_source", pa.string()),
+            ("currency", pa.string()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="The price in effect on one day for one model, token class, tier, region and route used in the period.",
+    column_docs={
+        "day": "UTC day the price applies to.",
+        "model_id": "Canonical Bedrock model id.",
+        "token_class": "input, output, cache_read, cache_write (5-minute) or cache_write_1h.",
+        "tier": "standard, batch, flex, priority, ... as in cost_lines.tier; requests are priced at standard.",
+        "region": "AWS region of the request or bill line.",
+        "route": "in_region, geo or global.",
+        "price_per_million": "Price per million tokens used for request estimates: override, else the bill's own "
+        "rate, else the list price. NULL when the model is unpriced.",
+        "source": "Where price_per_million comes from: override, bill, bill_previous_period or list.",
+        "reference_price_per_million": "Price independent of the bill (override, else list), used to check "
+        "billed cost against tokens. NULL when unknown.",
+        "reference_source": "override or list, or NULL.",
+        "currency": "Currency of both prices.",
+    },
+)
+
+ATTRIBUTION_BILL_LINES = TableSpec(
+    name="attribution_bill_lines",
+    schema=pa.schema(
+        [
+            ("usage_start", UTC_TIMESTAMP),
+            ("usage_end", UTC_TIMESTAMP),
+            ("usage_account_id", pa.string()),
+            ("region", pa.string()),
+            ("line_item_type", pa.string()),
+            ("product_code", pa.string()),
+            ("usage_type", pa.string()),
+            ("usage_family", pa.string()),
+            ("model", pa.string()),
+            ("model_id", pa.string()),
+            ("token_class", pa.string()),
+            ("tier", pa.string()),
+            ("route", pa.string()),
+            ("inference_profile_id", pa.string()),
+            ("resource_id", pa.string()),
+            ("iam_principal", pa.string()),
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("environment", pa.string()),
+            ("cost_center", pa.string()),
+            ("reason", pa.string()),
+            ("line_count", pa.int64()),
+            ("tokens", pa.float64()),
+            ("cost", MONEY_TYPE),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="Cost lines of one period grouped by every key attribution uses, with the reason a group "
+    "cannot be allocated to requests (NULL when it is token usage that can be).",
+    column_docs={
+        "usage_start": "Start of the bill's usage interval (hour, day or month, as the export's granularity allows).",
+        "usage_end": "End of the usage interval (exclusive).",
+        "model": "Model name as cost_lines gives it (parsed from the usage type or Marketplace product name).",
+        "model_id": "Canonical Bedrock model id from model_aliases.",
+        "reason": "Why the group stays remainder before any matching: credit, non_usage_line, genai_adjacent, "
+        "provisioned_throughput, guardrails, knowledge_bases, mantle, batch_inference, non_token_usage, "
+        "unrecognised_model; NULL for allocatable token usage.",
+        "line_count": "Number of cost_lines rows in the group.",
+        "tokens": "Sum of cost_lines.tokens.",
+        "cost": "Sum of the allocated cost column (attribution.cost_column, default cost_net).",
+    },
+)
+
+ATTRIBUTION_CELLS = TableSpec(
+    name="attribution_cells",
+    schema=pa.schema(
+        [
+            ("cell_id", pa.int64()),
+            ("usage_start", UTC_TIMESTAMP),
+            ("usage_end", UTC_TIMESTAMP),
+            ("grain", pa.string()),
+            ("usage_account_id", pa.string()),
+            ("region", pa.string()),
+            ("usage_type", pa.string()),
+            ("model_id", pa.string()),
+            ("token_class", pa.string()),
+            ("tier", pa.string()),
+            ("route", pa.string()),
+            ("inference_profile_id", pa.string()),
+            ("iam_principal", pa.string()),
+            ("cost", MONEY_TYPE),
+            ("billed_tokens", pa.float64()),
+            ("matched_requests", pa.int64()),
+            ("matched_tokens", pa.int64()),
+            ("estimated_cost", MONEY_TYPE),
+            ("divergence_share", pa.float64()),
+            ("diverges", pa.bool_()),
+            ("reason", pa.string()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One bill cell of allocatable token usage: the cost of one interval, account, region, usage "
+    "type, model, token class, tier, route, profile and principal, and the requests that share it.",
+    column_docs={
+        "cell_id": "Number of the cell within the period (stable for the same input).",
+        "grain": "hour, day or month: the granularity used to match the account's requests to the bill.",
+        "inference_profile_id": "Application inference profile on the bill line; NULL does not restrict the match.",
+        "iam_principal": "Caller on the bill line; NULL does not restrict the match.",
+        "cost": "Cost of the cell, allocated in full to matched requests when matched_tokens > 0.",
+        "billed_tokens": "Tokens the bill reports for the cell.",
+        "matched_requests": "Requests with tokens of this class that fall in the cell.",
+        "matched_tokens": "Their tokens of the cell's token class: the allocation weights' sum.",
+        "estimated_cost": "Matched tokens priced at the reference (non-bill) price; NULL when any is unpriced.",
+        "divergence_share": "|cost - estimated_cost| / cost; NULL when cost is 0 or the estimate is unknown.",
+        "diverges": "True when divergence_share exceeds attribution.divergence_tolerance_share.",
+        "reason": "NULL when allocated; logging_off when the account and region logged no request in the "
+        "period; no_matching_requests otherwise.",
+    },
+)
+
+REQUEST_COSTS = TableSpec(
+    name="request_costs",
+    schema=pa.schema(
+        [
+            ("request_id", pa.string()),
+            ("timestamp", UTC_TIMESTAMP),
+            ("hour", UTC_TIMESTAMP),
+            ("day", pa.date32()),
+            ("account_id", pa.string()),
+            ("region", pa.string()),
+            ("model", pa.string()),
+            ("model_id", pa.string()),
+            ("inference_profile_id", pa.string()),
+            ("route", pa.string()),
+            ("principal", pa.string()),
+            ("iam_role", pa.string()),
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("environment", pa.string()),
+            ("tenant", pa.string()),
+            ("user_key", pa.string()),
+            ("input_tokens", pa.int64()),
+            ("cache_read_tokens", pa.int64()),
+            ("cache_write_tokens", pa.int64()),
+            ("cache_write_1h_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("estimated_cost", MONEY_TYPE),
+            ("billed_cost", MONEY_TYPE),
+            ("cost", MONEY_TYPE),
+            ("input_cost", MONEY_TYPE),
+            ("cache_read_cost", MONEY_TYPE),
+            ("cache_write_cost", MONEY_TYPE),
+            ("output_cost", MONEY_TYPE),
+            ("state", pa.string()),
+            ("priced", pa.bool_()),
+            ("matched_cells", pa.int64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One invocation request of the period with its estimated cost, its share of the bill and which of the two counts.",
+    column_docs={
+        "hour": "Request timestamp truncated to the UTC hour.",
+        "day": "UTC day of the request.",
+        "model": "Model as logged (resolved base model id).",
+        "model_id": "Canonical Bedrock model id used to match the bill and price the request.",
+        "cache_write_tokens": "All cache-write tokens (5-minute and 1-hour).",
+        "cache_write_1h_tokens": "The part of cache_write_tokens written with a 1-hour lifetime.",
+        "estimated_cost": "Tokens times price_catalog.price_per_million at the standard tier; NULL when a token "
+        "class with tokens has no price (unpriced, never zero).",
+        "billed_cost": "Sum of the request's shares of the bill cells it matched; 0 in estimated state.",
+        "cost": "billed_cost in billed state, estimated_cost in estimated state.",
+        "input_cost": "Part of cost for uncached input tokens.",
+        "cache_read_cost": "Part of cost for cache-read tokens.",
+        "cache_write_cost": "Part of cost for cache-write tokens (both lifetimes).",
+        "output_cost": "Part of cost for output tokens.",
+        "state": "billed when the bill has reached the request's hour for its account and model, else estimated.",
+        "priced": "False when estimated_cost is NULL because a price is missing.",
+        "matched_cells": "Number of bill cells the request received a share of.",
+    },
+)
+
+ATTRIBUTION_REMAINDER = TableSpec(
+    name="attribution_remainder",
+    schema=pa.schema(
+        [
+            ("usage_start", UTC_TIMESTAMP),
+            ("usage_end", UTC_TIMESTAMP),
+            ("usage_account_id", pa.string()),
+            ("region", pa.string()),
+            ("line_item_type", pa.string()),
+            ("product_code", pa.string()),
+            ("usage_type", pa.string()),
+            ("usage_family", pa.string()),
+            ("model_id", pa.string()),
+            ("token_class", pa.string()),
+            ("tier", pa.string()),
+            ("route", pa.string()),
+            ("resource_id", pa.string()),
+            ("iam_principal", pa.string()),
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("environment", pa.string()),
+            ("cost_center", pa.string()),
+            ("reason", pa.string()),
+            ("line_count", pa.int64()),
+            ("tokens", pa.float64()),
+            ("cost", MONEY_TYPE),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="Billed cost of the period that no request received, with the reason and the tags of its lines.",
+    column_docs={
+        "reason": "credit, non_usage_line, genai_adjacent, provisioned_throughput, guardrails, knowledge_bases, "
+        "mantle, batch_inference, non_token_usage, unrecognised_model, logging_off or no_matching_requests.",
+        "team": "Team from the line's tags (cost_lines.team); attribution of remainder is by tags only.",
+        "cost": "Cost in the allocated cost column; credits are negative and stay in their own rows.",
+    },
+)
+
+_UNIT_COST_COLUMNS = [
+    ("team", pa.string()),
+    ("feature", pa.string()),
+    ("environment", pa.string()),
+    ("model_id", pa.string()),
+    ("inference_profile_id", pa.string()),
+    ("tenant", pa.string()),
+    ("request_count", pa.int64()),
+    ("active_users", pa.int64()),
+    ("input_tokens", pa.int64()),
+    ("cache_read_tokens", pa.int64()),
+    ("cache_write_tokens", pa.int64()),
+    ("output_tokens", pa.int64()),
+    ("input_tokens_mean", pa.float64()),
+    ("input_tokens_p50", pa.float64()),
+    ("input_tokens_p95", pa.float64()),
+    ("cache_read_tokens_mean", pa.float64()),
+    ("cache_read_tokens_p50", pa.float64()),
+    ("cache_read_tokens_p95", pa.float64()),
+    ("cache_write_tokens_mean", pa.float64()),
+    ("cache_write_tokens_p50", pa.float64()),
+    ("cache_write_tokens_p95", pa.float64()),
+    ("output_tokens_mean", pa.float64()),
+    ("output_tokens_p50", pa.float64()),
+    ("output_tokens_p95", pa.float64()),
+    ("total_cost", MONEY_TYPE),
+    ("billed_cost", MONEY_TYPE),
+    ("estimated_cost", MONEY_TYPE),
+    ("unpriced_requests", pa.int64()),
+    ("cost_per_request", MONEY_TYPE),
+    ("cost_per_active_user", MONEY_TYPE),
+    ("input_cost_per_million", MONEY_TYPE),
+    ("cache_read_cost_per_million", MONEY_TYPE),
+    ("cache_write_cost_per_million", MONEY_TYPE),
+    ("output_cost_per_million", MONEY_TYPE),
+    ("billed_share", pa.float64()),
+    ("estimated_share", pa.float64()),
+]
+
+_UNIT_COST_DOCS = {
+    "team": "Group key; NULL is its own group (requests without a team).",
+    "active_users": "Distinct user_key values; requests without a user_key are not counted as a user.",
+    "input_tokens_p50": "Approximate median of uncached input tokens per request (approx_percentile).",
+    "input_tokens_p95": "Approximate 95th percentile of uncached input tokens per request.",
+    "total_cost": "Sum of request_costs.cost of priced requests (billed plus estimated).",
+    "billed_cost": "Part of total_cost from requests in billed state.",
+    "estimated_cost": "Part of total_cost from requests in estimated state.",
+    "unpriced_requests": "Requests in estimated state with no price; their cost is unknown and not in total_cost.",
+    "cost_per_request": "total_cost / priced requests, rounded to 10 places.",
+    "cost_per_active_user": "total_cost / active_users, rounded to 10 places; NULL without users.",
+    "input_cost_per_million": "Input cost per million input tokens; NULL without such tokens.",
+    "billed_share": "billed_cost / total_cost.",
+    "estimated_share": "estimated_cost / total_cost.",
+}
+
+UNIT_COSTS_DAILY = TableSpec(
+    name="unit_costs_daily",
+    schema=pa.schema([("day", pa.date32()), *_UNIT_COST_COLUMNS]),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="Unit economics of one UTC day per team, feature, environment, model, inference profile and tenant.",
+    column_docs={"day": "UTC day of the requests.", **_UNIT_COST_DOCS},
+)
+
+UNIT_COSTS_MONTHLY = TableSpec(
+    name="unit_costs_monthly",
+    schema=pa.schema(
+        [
+            *_UNIT_COST_COLUMNS,
+            ("plan_price", MONEY_TYPE),
+            ("cost_per_active_user_share_of_plan", pa.float64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="Unit economics of one billing period per team, feature, environment, model, inference profile and tenant.",
+    column_docs={
+        **_UNIT_COST_DOCS,
+        "plan_price": "Monthly plan price of the feature from attribution.plan_prices; NULL without one.",
+        "cost_per_active_user_share_of_plan": "cost_per_active_user / plan_price.",
+    },
+)
+
+ATTRIBUTION_COVERAGE = TableSpec(
+    name="attribution_coverage",
+    schema=pa.schema(
+        [
+            ("cost_column", pa.string()),
+            ("total_cost", MONEY_TYPE),
+            ("credit_cost", MONEY_TYPE),
+            ("spend", MONEY_TYPE),
+            ("billed_request_cost", MONEY_TYPE),
+            ("remainder_cost", MONEY_TYPE),
+            ("estimated_request_cost", MONEY_TYPE),
+            ("attributed_cost", MONEY_TYPE),
+            ("attributable_percent", pa.float64()),
+            ("request_count", pa.int64()),
+            ("billed_requests", pa.int64()),
+            ("estimated_requests", pa.int64()),
+            ("unpriced_requests", pa.int64()),
+            ("diverging_cells", pa.int64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="How much of one billing period's GenAI cost is attributed to a team, feature and environment.",
+    column_docs={
+        "total_cost": "GenAI total of cost_lines in the allocated column, credits included.",
+        "credit_cost": "Credits and refunds (negative); never spread into usage.",
+        "spend": "total_cost - credit_cost: spend before credits.",
+        "billed_request_cost": "Cost allocated to requests; billed_request_cost + remainder_cost + credit_cost = total_cost.",
+        "remainder_cost": "Cost no request received, credits excluded.",
+        "estimated_request_cost": "Estimates of requests the bill has not reached yet; not part of total_cost.",
+        "attributed_cost": "Part of spend with team, feature and environment all known (requests' keys or line tags).",
+        "attributable_percent": "100 * attributed_cost / spend; NULL when spend is 0.",
+        "diverging_cells": "Bill cells whose estimate differs from the billed cost by more than the tolerance.",
+    },
+)
+
+UNATTRIBUTED_SOURCES = TableSpec(
+    name="unattributed_sources",
+    schema=pa.schema(
+        [
+            ("rank", pa.int64()),
+            ("source", pa.string()),
+            ("reason", pa.string()),
+            ("resource_id", pa.string()),
+            ("principal", pa.string()),
+            ("usage_type", pa.string()),
+            ("model_id", pa.string()),
+            ("cost", MONEY_TYPE),
+            ("request_count", pa.int64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One of the largest sources of spend without team, feature and environment in a period.",
+    column_docs={
+        "rank": "1 for the largest cost; at most attribution.unattributed_sources_limit rows.",
+        "source": "requests (billed requests missing a key) or remainder (bill lines without full tags).",
+        "reason": "Remainder reason, or missing_keys for requests.",
+        "resource_id": "Inference profile of the requests, or the bill line's resource id.",
+        "principal": "IAM principal of the requests or bill lines.",
+        "usage_type": "Usage type of the bill lines; NULL for requests.",
+        "request_count": "Requests in the group; NULL for remainder.",
+    },
+)
+
+PLAN_COST_OUTLIERS = TableSpec(
+    name="plan_cost_outliers",
+    schema=pa.schema(
+        [
+            ("feature", pa.string()),
+            ("user_key", pa.string()),
+            ("request_count", pa.int64()),
+            ("cost", MONEY_TYPE),
+            ("plan_price", MONEY_TYPE),
+            ("share_of_plan", pa.float64()),
+            ("threshold_share", pa.float64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One user whose monthly GenAI cost in a feature exceeds the configured share of the feature's plan price.",
+    column_docs={
+        "user_key": "Keyed hash of the end user (never the raw id).",
+        "cost": "The user's cost in the feature for the period (billed plus estimated, priced requests).",
+        "share_of_plan": "cost / plan_price.",
+        "threshold_share": "attribution.plan_outlier_share at the time of the run.",
+    },
+)
+
+ATTRIBUTION_TABLES = (
+    MODEL_ALIASES,
+    PRICE_CATALOG,
+    ATTRIBUTION_BILL_LINES,
+    ATTRIBUTION_CELLS,
+    REQUEST_COSTS,
+    ATTRIBUTION_REMAINDER,
+    UNIT_COSTS_DAILY,
+    UNIT_COSTS_MONTHLY,
+    ATTRIBUTION_COVERAGE,
+    UNATTRIBUTED_SOURCES,
+    PLAN_COST_OUTLIERS,
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (COST_LINES, BILL_SUMMARY, INVOCATIONS, INFERENCE_PROFILES, INGEST_RUNS)
+    spec.name: spec
+    for spec in (COST_LINES, BILL_SUMMARY, INVOCATIONS, INFERENCE_PROFILES, INGEST_RUNS, *ATTRIBUTION_TABLES)
 }
 
 

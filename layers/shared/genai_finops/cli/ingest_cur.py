@@ -11,6 +11,7 @@ from typing import Any
 
 from ..cur import discover_deliveries, ingest_delivery
 from ..cur.discovery import sanitize_export_id
+from ..observability import logger
 from .common import Context
 
 
@@ -36,6 +37,8 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
 
 def run(context: Context, args: argparse.Namespace) -> int:
     """Ingest every delivery found and print a summary per delivery and billing period."""
+    # Progress lines on stderr replace the JSON info logs that the Lambda functions write.
+    logger.setLevel("WARNING")
     deliveries = discover_deliveries(args.paths)
     if args.export_id:
         export_id = sanitize_export_id(args.export_id)

@@ -160,9 +160,16 @@ def read_manifest(manifest: Path) -> Delivery:
     )
 
 
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".zip", ".parquet", ".snappy", ".csv"):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def _loose_delivery(group: Sequence[Path], export: str | None, period: str | None) -> Delivery:
     return Delivery(
-        export_id=sanitize_export_id(export or group[0].name.split(".", 1)[0]),
+        export_id=sanitize_export_id(export or _stem(group[0])),
         delivery_id=content_hash(group),
         files=tuple(sorted(group)),
         manifest=None,

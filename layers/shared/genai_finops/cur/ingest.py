@@ -243,6 +243,7 @@ class _DeliveryRun:
             connection.register("usage_types", _parse_usage_types(usage_rows))
             read_rows, read_cost = connection.execute(read_totals_sql(plan)).fetchone() or (0, ZERO)
             output = staging / "normalised" / f"f{index:05d}"
+            output.parent.mkdir(parents=True, exist_ok=True)
             sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)
             connection.execute(
                 f"COPY ({sql}) TO {sql_string(str(output))} "
@@ -351,7 +352,7 @@ class _DeliveryRun:
         for period, usage_type, count in unknown:
             reports[period].unknown_usage_types[usage_type] = int(count)
 
-        summary = connection.execute(
+        summary = connection.sql(
             f"""
             SELECT billing_period, source_format, line_item_type, product_code, bucket = 'in' AS in_genai_scope,
                    currency, CASE WHEN bucket LIKE 'dup:%' THEN substr(bucket, 5) END AS duplicate_of_export,
@@ -419,6 +420,21 @@ class _DeliveryRun:
                 changed = True
         if changed:
             self.lake.put_document(key, json.dumps(dict(sorted(owners.items())), indent=1).encode())
+
+
+def _period_accounts(connection: duckdb.DuckDBPyConnection, outputs: list[Path]) -> dict[str, list[str]]:
+    """Return, per billing period, the usage accounts whose lines this delivery loaded (in or out of scope)."""
+    if not outputs:
+        return {}
+    rows = connection.execute(
+        f"SELECT DISTINCT billing_period, usage_account_id FROM read_parquet({_sql_list(outputs)}, "
+        "hive_partitioning = true, hive_types = {'billing_period': 'VARCHAR', 'bucket': 'VARCHAR'}) "
+        "WHERE usage_account_id IS NOT NULL AND bucket IN ('in', 'out') ORDER BY 1, 2"
+    ).fetchall()
+    accounts: dict[str, list[str]] = {}
+    for period, account in rows:
+        accounts.setdefault(str(period), []).append(str(account))
+    return accounts
 
 
 def _sql_list(paths: list[Path]) -> str:
@@ -503,6 +519,7 @@ def ingest_delivery(
         outputs = sorted(staging.glob("normalised/**/*.parquet"))
         say(f"accounting {len(outputs)} normalised files")
         periods, summary = run.summarise(connection, outputs, results)
+        accounts = _period_accounts(connection, outputs)
 
         run_rows = []
         for period_name in sorted(periods):
@@ -522,16 +539,7 @@ def ingest_delivery(
                 continue
             say(f"publishing {delivery.export_id} {period_name}: {period.in_scope.rows} lines in GenAI scope")
             run.publish(staging, period, summary)
-            accounts = [
-                str(row[0])
-                for row in connection.execute(
-                    f"SELECT DISTINCT usage_account_id FROM read_parquet({_sql_list(outputs)}, hive_partitioning = true, "
-                    "hive_types = {'billing_period': 'VARCHAR', 'bucket': 'VARCHAR'}) "
-                    "WHERE billing_period = ? AND usage_account_id IS NOT NULL AND bucket IN ('in', 'out')",
-                    [period_name],
-                ).fetchall()
-            ] if outputs else []
-            run.record_state(period, accounts)
+            run.record_state(period, accounts.get(period_name, []))
             message = "; ".join(report.warnings[:5]) if report.warnings else "ok"
             run_rows.append(_run_row(delivery, period, started, "loaded", message))
             logger.info(
