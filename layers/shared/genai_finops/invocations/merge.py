@@ -1,0 +1,137 @@
+"""Merging new invocation rows into the ``invocations`` table under the one-row-per-request rule.
+
+Duplicate rule: among all records with the same ``request_id`` (already in the table or new), the
+one with the most tokens (input + cache read + cache write + output) counts. Ties go to the smallest
+``(source_object, source_line)``, then to the row already in the table, so the result does not depend
+on the order in which objects arrive and reloading an object changes nothing. Streaming calls that
+first log a zero-count record are therefore counted by their real record.
+
+Each date partition touched is read whole, unioned with the new rows, reduced by the rule and
+published as a new generation. Partitions of the neighbouring days are searched for the new request
+ids too, so a request whose records straddle midnight UTC still counts once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..lake.base import Lake
+from ..tables import INVOCATIONS
+
+_TOTAL = (
+    "(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0) "
+    "+ coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0))"
+)
+
+
+@dataclass
+class MergeStats:
+    """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written."""
+
+    loaded: int = 0
+    duplicate: int = 0
+    replaced: int = 0
+    partitions_written: list[str] = field(default_factory=list)
+
+
+def _in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join("?" for _ in values) + ")"
+
+
+def _load_partitions(connection: duckdb.DuckDBPyConnection, lake: Lake, dates: Sequence[str]) -> None:
+    if not dates:
+        return
+    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
+    existing = lake.query(f"SELECT {columns} FROM invocations WHERE date IN {_in_list(dates)}", list(dates))
+    connection.register("existing_rows", existing)
+    connection.execute(f"INSERT INTO pool SELECT {columns}, false AS is_new FROM existing_rows")
+    connection.unregister("existing_rows")
+
+
+def merge_candidates(
+    connection: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    progress: Callable[[str], None] | None = None,
+) -> MergeStats:
+    """Merge the ``candidates`` table of ``connection`` into the lake and return what changed."""
+    stats = MergeStats()
+    new_dates = sorted(str(row[0]) for row in connection.sql("SELECT DISTINCT date FROM candidates").fetchall())
+    if not new_dates:
+        return stats
+    existing_dates = {partition["date"] for partition in lake.partitions(INVOCATIONS.name)}
+    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE pool AS SELECT {columns}, true AS is_new FROM candidates")
+
+    load_dates = [date for date in new_dates if date in existing_dates]
+    neighbours = sorted(
+        {_shift(date, step) for date in new_dates for step in (-1, 1)} & existing_dates - set(new_dates)
+    )
+    if neighbours:
+        ids = lake.query(f"SELECT request_id, date FROM invocations WHERE date IN {_in_list(neighbours)}", neighbours)
+        connection.register("neighbour_ids", ids)
+        shared = connection.sql(
+            "SELECT DISTINCT n.date FROM neighbour_ids n JOIN candidates c USING (request_id)"
+        ).fetchall()
+        connection.unregister("neighbour_ids")
+        load_dates += sorted(str(row[0]) for row in shared)
+    _load_partitions(connection, lake, load_dates)
+
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ranked AS
+        SELECT *, row_number() OVER (
+            PARTITION BY request_id
+            ORDER BY {_TOTAL} DESC, source_object, source_line, is_new
+        ) AS rank_in_request
+        FROM pool
+        """
+    )
+    counts = connection.sql(
+        """
+        SELECT
+            count(*) FILTER (WHERE is_new AND rank_in_request = 1),
+            count(*) FILTER (WHERE is_new AND rank_in_request > 1),
+            count(*) FILTER (WHERE NOT is_new AND rank_in_request > 1)
+        FROM ranked
+        """
+    ).fetchall()[0]
+    stats.loaded, stats.duplicate, stats.replaced = (int(value) for value in counts)
+
+    changed = connection.sql(
+        "SELECT DISTINCT date FROM ranked "
+        "WHERE (is_new AND rank_in_request = 1) OR (NOT is_new AND rank_in_request > 1) ORDER BY date"
+    ).fetchall()
+    for (date,) in changed:
+        _publish_date(connection, lake, str(date))
+        stats.partitions_written.append(str(date))
+        if progress is not None:
+            progress(f"published invocations date={date}")
+    return stats
+
+
+def _publish_date(connection: duckdb.DuckDBPyConnection, lake: Lake, date: str) -> None:
+    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.schema.names)
+    reader = connection.sql(
+        f'SELECT {columns} FROM ranked WHERE rank_in_request = 1 AND date = ? ORDER BY "timestamp", request_id',
+        params=[date],
+    ).to_arrow_reader(batch_size=65536)
+    staging = lake.staging_dir()
+    file = staging / "part-00000.parquet"
+    with pq.ParquetWriter(file, INVOCATIONS.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_table(pa.Table.from_batches([batch]).cast(INVOCATIONS.schema))
+    try:
+        lake.publish_partition(INVOCATIONS.name, {"date": date}, [file])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _shift(date: str, days: int) -> str:
+    return (dt.date.fromisoformat(date) + dt.timedelta(days=days)).isoformat()
