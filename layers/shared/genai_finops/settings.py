@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     config_s3_uri: str | None = None
     user_key_secret_arn: str | None = None
     alerts_topic_arn: str | None = None
+    # s3:// folder where Athena UNLOADs query results as Parquet; None reads Athena's CSV results instead.
+    athena_unload_uri: str | None = None
     # Scratch space for downloads and staging; None means the system temporary folder (/tmp in Lambda).
     scratch_dir: Path | None = None
     region: str | None = Field(default=None, validation_alias="AWS_REGION")

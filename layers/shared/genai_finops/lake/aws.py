@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import pyarrow as pa
@@ -134,6 +134,62 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+class QueryEngine(Protocol):
+    """Runs Trino SQL over the lake's Glue tables. Production uses Athena; tests inject a fake."""
+
+    def run(self, sql: str, params: Sequence[Any]) -> pa.Table:
+        """Run one statement with ``?`` parameters and return its result."""
+        ...
+
+
+class AthenaQueryEngine:
+    """Runs queries on Athena through awswrangler, in one workgroup and database.
+
+    Parameters are sent as Athena execution parameters (server-side ``?`` substitution), never
+    formatted into the SQL text. The workgroup enforces its result location, encryption and
+    bytes-scanned limit. With ``unload_uri`` set, results come back through ``UNLOAD`` as Parquet,
+    which keeps DECIMAL, timestamp, map and array columns typed; each query unloads into its own
+    folder below that URI, deleted after reading. Without it, awswrangler reads Athena's CSV result,
+    which returns map and array columns as text.
+    """
+
+    def __init__(self, session: boto3.Session, database: str, workgroup: str, unload_uri: str | None) -> None:
+        self.session = session
+        self.database = database
+        self.workgroup = workgroup
+        self.unload_uri = unload_uri
+
+    def run(self, sql: str, params: Sequence[Any]) -> pa.Table:
+        # awswrangler imports pandas; loading it only here keeps cold starts of writers short.
+        import awswrangler as wr
+
+        execution_parameters = [athena_literal(value) for value in params] or None
+        options: dict[str, Any] = {"ctas_approach": False}
+        if self.unload_uri:
+            # NOTE: UNLOAD writes several files in no particular order, so ORDER BY is not kept.
+            options.update(
+                unload_approach=True,
+                s3_output=f"{self.unload_uri.rstrip('/')}/{uuid.uuid4().hex}/",
+                keep_files=False,
+            )
+        try:
+            frame = wr.athena.read_sql_query(
+                sql,
+                database=self.database,
+                workgroup=self.workgroup,
+                params=execution_parameters,
+                paramstyle="qmark",
+                dtype_backend="pyarrow",
+                boto3_session=self.session,
+                **options,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise LakeError(f"Athena query in workgroup {self.workgroup} failed: {error}") from error
+        except (wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled, wr.exceptions.NoFilesFound) as error:
+            raise LakeError(f"Athena query in workgroup {self.workgroup} failed: {error}") from error
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 class AwsLake:
     """A lake in an S3 bucket, catalogued in one Glue database and queried through one Athena workgroup."""
 
@@ -145,17 +201,25 @@ class AwsLake:
         *,
         session: boto3.Session | None = None,
         scratch_dir: Path | None = None,
+        unload_uri: str | None = None,
+        query_engine: QueryEngine | None = None,
     ) -> None:
         self.bucket = bucket
         self.database = database
         self.workgroup = workgroup
         self.session = session or boto3.Session()
         self.scratch_dir = Path(scratch_dir or tempfile.gettempdir())
+        self.query_engine = query_engine or AthenaQueryEngine(self.session, database, workgroup, unload_uri)
         self._s3: S3Client = self.session.client("s3")
         self._glue: GlueClient = self.session.client("glue")
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: boto3.Session | None = None) -> AwsLake:
+    def from_settings(
+        cls,
+        settings: Settings,
+        session: boto3.Session | None = None,
+        query_engine: QueryEngine | None = None,
+    ) -> AwsLake:
         """Build the lake from runtime settings, checking that every AWS setting is present."""
         missing = [
             f"GENAI_FINOPS_{name.upper()}"
@@ -173,6 +237,8 @@ class AwsLake:
             settings.athena_workgroup,
             session=session,
             scratch_dir=settings.scratch_dir,
+            unload_uri=settings.athena_unload_uri,
+            query_engine=query_engine,
         )
 
     # -- locations -------------------------------------------------------------------------------
@@ -401,7 +467,9 @@ class AwsLake:
         staging = self.staging_dir()
         file = staging / "part-00000.parquet"
         try:
-            pq.write_table(data.select(spec.schema.names).cast(spec.schema), file, compression="zstd")
+            # Snappy, not zstd: the AWS SDK for pandas layer builds pyarrow without zstd (its
+            # build-lambda-layer.sh sets ARROW_WITH_ZSTD=OFF), so Lambda could not read zstd back.
+            pq.write_table(data.select(spec.schema.names).cast(spec.schema), file, compression="snappy")
             self.publish_partition(table, partition, [file])
         finally:
             file.unlink(missing_ok=True)
@@ -455,32 +523,8 @@ class AwsLake:
     # -- Lake port: reading ----------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        """Run Trino SQL on Athena in the lake's workgroup and return the result as Arrow.
-
-        Parameters are sent as Athena execution parameters (server-side ``?`` substitution), never
-        formatted into the SQL text. The workgroup enforces its own result location, encryption and
-        bytes-scanned limit.
-        """
-        # awswrangler imports pandas; loading it only here keeps cold starts of writers short.
-        import awswrangler as wr
-
-        execution_parameters = [athena_literal(value) for value in params] or None
-        try:
-            frame = wr.athena.read_sql_query(
-                sql,
-                database=self.database,
-                workgroup=self.workgroup,
-                ctas_approach=False,
-                params=execution_parameters,
-                paramstyle="qmark",
-                dtype_backend="pyarrow",
-                boto3_session=self.session,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise LakeError(f"Athena query in workgroup {self.workgroup} failed: {error}") from error
-        except (wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled, wr.exceptions.NoFilesFound) as error:
-            raise LakeError(f"Athena query in workgroup {self.workgroup} failed: {error}") from error
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        """Run Trino SQL over the lake's tables and return the result as Arrow (Athena in production)."""
+        return self.query_engine.run(sql, params)
 
     # -- Lake port: documents --------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""AWS adapters used by the Lambda handlers: S3 downloads of exports and log objects, configuration from S3."""

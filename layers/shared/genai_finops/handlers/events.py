@@ -1,0 +1,44 @@
+"""Event models for the handlers (Powertools parser, pydantic v2).
+
+S3 sends "Object Created" events to EventBridge. The billing-export rule invokes ``ingest_cur`` with
+that event; the log-object rule puts the same event, as JSON text, into the SQS queue that feeds
+``ingest_invocations``.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+    SqsRecordModel,
+)
+from pydantic import Json
+
+
+class ObjectCreatedEvent(S3EventNotificationEventBridgeModel):
+    """An S3 "Object Created" event delivered by EventBridge."""
+
+    @property
+    def bucket(self) -> str:
+        """The bucket that holds the new object."""
+        return self.detail.bucket.name
+
+    @property
+    def key(self) -> str:
+        """The new object's key. EventBridge sends it URL-decoded, unlike S3 event notifications."""
+        return self.detail.object.key
+
+    @property
+    def etag(self) -> str:
+        """The new object's ETag, without quotes."""
+        return self.detail.object.etag.strip('"')
+
+
+class ObjectCreatedQueueRecord(SqsRecordModel):  # type: ignore[misc]
+    """One SQS message whose body is an EventBridge "Object Created" event."""
+
+    body: Json[ObjectCreatedEvent]  # type: ignore[assignment]
+
+
+class ScheduledEvent(EventBridgeModel):
+    """An EventBridge scheduled event; only its id and time are used."""
