@@ -7,6 +7,8 @@ differ per organisation. Every validation error names the key path and what is a
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -148,6 +150,50 @@ class Invocations(_Strict):
     inference_profiles_file: Path | None = None
 
 
+class PriceOverride(_Strict):
+    """A price that replaces the shipped list price and the bill-derived rate for one model and token class.
+
+    ``region`` and ``route`` take "*" for any. The price applies on days in [effective_from, effective_to).
+    """
+
+    model: NonEmpty
+    token_class: Literal["input", "output", "cache_read", "cache_write", "cache_write_1h"]
+    price_per_million: Annotated[Decimal, Field(ge=0)]
+    region: NonEmpty = "*"
+    route: NonEmpty = "*"
+    tier: NonEmpty = "standard"
+    effective_from: date | None = None
+    effective_to: date | None = None
+
+
+class PlanPrice(_Strict):
+    """The monthly price one user pays for a feature, compared with that user's monthly GenAI cost."""
+
+    feature: NonEmpty
+    monthly_price: Annotated[Decimal, Field(gt=0)]
+
+
+class Attribution(_Strict):
+    """How billed cost is allocated to requests, how estimates are priced and what is flagged."""
+
+    cost_column: Literal["cost_unblended", "cost_net", "cost_amortized"] = "cost_net"
+    divergence_tolerance_share: Annotated[Decimal, Field(ge=0)] = Decimal("0.10")
+    price_overrides: list[PriceOverride] = Field(default_factory=list)
+    model_names: dict[NonEmpty, NonEmpty] = Field(default_factory=dict)
+    plan_prices: list[PlanPrice] = Field(default_factory=list)
+    plan_outlier_share: Annotated[Decimal, Field(gt=0)] = Decimal("1.0")
+    unattributed_sources_limit: Annotated[int, Field(ge=1, le=1000)] = 20
+
+    @field_validator("plan_prices")
+    @classmethod
+    def _check_unique_plans(cls, plans: list[PlanPrice]) -> list[PlanPrice]:
+        features = [plan.feature for plan in plans]
+        duplicates = sorted({feature for feature in features if features.count(feature) > 1})
+        if duplicates:
+            raise ValueError(f"these features have more than one plan price: {duplicates}")
+        return plans
+
+
 class GovernanceConfig(_Strict):
     """The whole governance configuration. Later capabilities add sections here."""
 
@@ -157,6 +203,7 @@ class GovernanceConfig(_Strict):
     genai_scope: GenAIScope = Field(default_factory=GenAIScope)
     principals: list[PrincipalMapping] = Field(default_factory=list)
     invocations: Invocations = Field(default_factory=Invocations)
+    attribution: Attribution = Field(default_factory=Attribution)
 
     @model_validator(mode="after")
     def _check_unique_profiles(self) -> GovernanceConfig:

@@ -558,7 +558,7 @@ UNATTRIBUTED_SOURCES = TableSpec(
     name="unattributed_sources",
     schema=pa.schema(
         [
-            ("rank", pa.int64()),
+            ("cost_rank", pa.int64()),
             ("source", pa.string()),
             ("reason", pa.string()),
             ("resource_id", pa.string()),
@@ -572,7 +572,7 @@ UNATTRIBUTED_SOURCES = TableSpec(
     partition_keys=PERIOD_PARTITION,
     row_meaning="One of the largest sources of spend without team, feature and environment in a period.",
     column_docs={
-        "rank": "1 for the largest cost; at most attribution.unattributed_sources_limit rows.",
+        "cost_rank": "1 for the largest cost; at most attribution.unattributed_sources_limit rows.",
         "source": "requests (billed requests missing a key) or remainder (bill lines without full tags).",
         "reason": "Remainder reason, or missing_keys for requests.",
         "resource_id": "Inference profile of the requests, or the bill line's resource id.",

@@ -11,7 +11,7 @@ from ..errors import FinOpsError
 from .common import add_common_options, context_from_args
 
 # Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
-COMMAND_MODULES = ("query", "ingest_cur")
+COMMAND_MODULES = ("query", "ingest_cur", "attribute")
 
 
 def build_parser() -> argparse.ArgumentParser:

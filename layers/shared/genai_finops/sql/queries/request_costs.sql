@@ -1,0 +1,336 @@
+-- Every invocation request of one billing period with its estimated cost, its share of the bill and
+-- which of the two counts.
+--
+-- Allocation: each allocated cell of attribution_cells is split across its matched requests in
+-- proportion to their tokens of the cell's token class, exactly, with the largest-remainder method at
+-- the money quantum 1e-10: a request gets floor(units * weight / total weight) quanta, and the quanta
+-- left over go one each to the requests with the largest remainders (ties to the smaller request id).
+-- The matching rules are the ones in attribution_cells.sql and must stay identical.
+--
+-- The integer quotient is computed portably: Athena rounds decimal division half up and DuckDB divides
+-- decimals in double precision, so a first quotient can be off. Two correction steps on the exact
+-- decimal remainder make it the true floor in both engines for cell costs below 1e9 in the money unit.
+--
+-- Parameters: billing period, first partition date, end partition date (exclusive), period start,
+-- period end (UTC, exclusive).
+WITH params AS (
+    SELECT
+        CAST(? AS VARCHAR) AS billing_period,
+        CAST(? AS VARCHAR) AS first_date,
+        CAST(? AS VARCHAR) AS end_date,
+        CAST(? AS TIMESTAMP) AS period_start,
+        CAST(? AS TIMESTAMP) AS period_end
+),
+cells AS (
+    SELECT
+        c.cell_id,
+        c.usage_start AT TIME ZONE 'UTC' AS bucket,
+        c.usage_end AT TIME ZONE 'UTC' AS bucket_end,
+        CASE c.grain WHEN 'hour' THEN 1 WHEN 'day' THEN 2 ELSE 3 END AS grain_rank,
+        c.usage_account_id,
+        c.region,
+        c.model_id,
+        c.token_class,
+        c.route,
+        c.inference_profile_id,
+        c.iam_principal,
+        c.cost,
+        c.reason
+    FROM attribution_cells AS c
+    CROSS JOIN params AS p
+    WHERE c.billing_period = p.billing_period
+),
+account_grain AS (
+    SELECT usage_account_id, min(grain_rank) AS grain_rank
+    FROM cells
+    GROUP BY usage_account_id
+),
+bill_reached AS (
+    SELECT usage_account_id, model_id, max(bucket_end) AS bill_through
+    FROM cells
+    GROUP BY usage_account_id, model_id
+),
+requests AS (
+    SELECT
+        i.request_id,
+        i.timestamp,
+        i.timestamp AT TIME ZONE 'UTC' AS utc_time,
+        i.account_id,
+        i.region,
+        i.model,
+        coalesce(a.model_id, i.model) AS model_id,
+        i.inference_profile_id,
+        i.route,
+        i.principal,
+        i.iam_role,
+        i.team,
+        i.feature,
+        i.environment,
+        i.tenant,
+        i.user_key,
+        coalesce(i.input_tokens, 0) AS input_tokens,
+        coalesce(i.cache_read_tokens, 0) AS cache_read_tokens,
+        coalesce(i.cache_write_tokens, 0) AS cache_write_tokens,
+        coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens,
+        coalesce(i.output_tokens, 0) AS output_tokens,
+        CAST(i.timestamp AT TIME ZONE 'UTC' AS DATE) AS day,
+        CASE g.grain_rank
+            WHEN 1 THEN date_trunc('hour', i.timestamp AT TIME ZONE 'UTC')
+            WHEN 2 THEN date_trunc('day', i.timestamp AT TIME ZONE 'UTC')
+            WHEN 3 THEN date_trunc('month', i.timestamp AT TIME ZONE 'UTC')
+        END AS bucket
+    FROM invocations AS i
+    CROSS JOIN params AS p
+    LEFT JOIN account_grain AS g ON g.usage_account_id = i.account_id
+    LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = i.model
+    WHERE i.date >= p.first_date
+        AND i.date < p.end_date
+        AND i.timestamp AT TIME ZONE 'UTC' >= p.period_start
+        AND i.timestamp AT TIME ZONE 'UTC' < p.period_end
+),
+request_tokens AS (
+    SELECT
+        r.request_id,
+        r.account_id,
+        r.region,
+        r.route,
+        r.inference_profile_id,
+        r.principal,
+        r.model_id,
+        r.day,
+        r.bucket,
+        c.token_class,
+        CASE c.token_class
+            WHEN 'input' THEN r.input_tokens
+            WHEN 'output' THEN r.output_tokens
+            WHEN 'cache_read' THEN r.cache_read_tokens
+            WHEN 'cache_write' THEN greatest(r.cache_write_tokens - r.cache_write_1h_tokens, 0)
+            ELSE r.cache_write_1h_tokens
+        END AS weight
+    FROM requests AS r
+    CROSS JOIN (VALUES ('input'), ('output'), ('cache_read'), ('cache_write'), ('cache_write_1h')) AS c (token_class)
+),
+positive_tokens AS (
+    SELECT *
+    FROM request_tokens
+    WHERE weight > 0
+),
+estimates AS (
+    SELECT
+        t.request_id,
+        t.token_class,
+        pc.price_per_million IS NOT NULL AS priced,
+        CAST(
+            CAST(t.weight AS DECIMAL(20, 0)) * CAST(pc.price_per_million AS DECIMAL(18, 10))
+            * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+        ) AS estimated_cost
+    FROM positive_tokens AS t
+    CROSS JOIN params AS p
+    LEFT JOIN price_catalog AS pc
+        ON pc.billing_period = p.billing_period
+        AND pc.day = t.day
+        AND pc.model_id = t.model_id
+        AND pc.token_class = t.token_class
+        AND pc.tier = 'standard'
+        AND pc.region = coalesce(t.region, '*')
+        AND pc.route = coalesce(t.route, '*')
+),
+profile_keys AS (
+    SELECT DISTINCT bucket, usage_account_id, region, model_id, token_class, inference_profile_id
+    FROM cells
+    WHERE inference_profile_id IS NOT NULL
+),
+principal_keys AS (
+    SELECT DISTINCT
+        bucket, usage_account_id, region, model_id, token_class,
+        coalesce(inference_profile_id, '') AS profile_key, iam_principal
+    FROM cells
+    WHERE iam_principal IS NOT NULL
+),
+with_profile AS (
+    SELECT t.*, k.inference_profile_id AS matched_profile
+    FROM positive_tokens AS t
+    LEFT JOIN profile_keys AS k
+        ON k.bucket = t.bucket
+        AND k.usage_account_id = t.account_id
+        AND k.region = t.region
+        AND k.model_id = t.model_id
+        AND k.token_class = t.token_class
+        AND k.inference_profile_id = t.inference_profile_id
+),
+with_principal AS (
+    SELECT t.*, k.iam_principal AS matched_principal
+    FROM with_profile AS t
+    LEFT JOIN principal_keys AS k
+        ON k.bucket = t.bucket
+        AND k.usage_account_id = t.account_id
+        AND k.region = t.region
+        AND k.model_id = t.model_id
+        AND k.token_class = t.token_class
+        AND k.profile_key = coalesce(t.matched_profile, '')
+        AND k.iam_principal = t.principal
+),
+matches AS (
+    SELECT
+        c.cell_id,
+        c.cost,
+        t.request_id,
+        t.token_class,
+        CAST(abs(c.cost) * 10000000000 AS DECIMAL(38, 0)) AS units,
+        CAST(t.weight AS DECIMAL(38, 0)) AS weight,
+        CAST(sum(t.weight) OVER (PARTITION BY c.cell_id) AS DECIMAL(38, 0)) AS total_weight
+    FROM with_principal AS t
+    JOIN cells AS c
+        ON c.bucket = t.bucket
+        AND c.usage_account_id = t.account_id
+        AND c.region = t.region
+        AND c.model_id = t.model_id
+        AND c.token_class = t.token_class
+        AND coalesce(c.inference_profile_id, '') = coalesce(t.matched_profile, '')
+        AND coalesce(c.iam_principal, '') = coalesce(t.matched_principal, '')
+        AND (c.route IS NULL OR c.route = t.route)
+    WHERE c.reason IS NULL
+),
+quotient_first AS (
+    SELECT
+        m.*,
+        m.units * m.weight AS scaled,
+        CAST(floor(m.units * m.weight / m.total_weight) AS DECIMAL(38, 0)) AS q0
+    FROM matches AS m
+),
+quotient_second AS (
+    SELECT
+        q.*,
+        q.q0 + CAST(floor((q.scaled - q.q0 * q.total_weight) / q.total_weight) AS DECIMAL(38, 0)) AS q1
+    FROM quotient_first AS q
+),
+quotient_exact AS (
+    SELECT
+        q.cell_id,
+        q.cost,
+        q.request_id,
+        q.token_class,
+        q.units,
+        q.total_weight,
+        q.scaled,
+        q.q1 + CASE
+            WHEN q.scaled - q.q1 * q.total_weight < 0 THEN -1
+            WHEN q.scaled - q.q1 * q.total_weight >= q.total_weight THEN 1
+            ELSE 0
+        END AS quotient
+    FROM quotient_second AS q
+),
+ranked AS (
+    SELECT
+        q.*,
+        q.scaled - q.quotient * q.total_weight AS remainder,
+        q.units - sum(q.quotient) OVER (PARTITION BY q.cell_id) AS leftover,
+        row_number() OVER (
+            PARTITION BY q.cell_id
+            ORDER BY q.scaled - q.quotient * q.total_weight DESC, q.request_id
+        ) AS remainder_rank
+    FROM quotient_exact AS q
+),
+shares AS (
+    SELECT
+        request_id,
+        token_class,
+        CAST(
+            CAST(
+                (quotient + CASE WHEN remainder_rank <= leftover THEN 1 ELSE 0 END)
+                * CASE WHEN cost < 0 THEN -1 ELSE 1 END AS DECIMAL(38, 0)
+            ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+        ) AS share
+    FROM ranked
+),
+billed AS (
+    SELECT
+        request_id,
+        count(*) AS matched_cells,
+        CAST(sum(share) AS DECIMAL(38, 10)) AS billed_cost,
+        CAST(sum(CASE WHEN token_class = 'input' THEN share END) AS DECIMAL(38, 10)) AS input_cost,
+        CAST(sum(CASE WHEN token_class = 'cache_read' THEN share END) AS DECIMAL(38, 10)) AS cache_read_cost,
+        CAST(
+            sum(CASE WHEN token_class IN ('cache_write', 'cache_write_1h') THEN share END) AS DECIMAL(38, 10)
+        ) AS cache_write_cost,
+        CAST(sum(CASE WHEN token_class = 'output' THEN share END) AS DECIMAL(38, 10)) AS output_cost
+    FROM shares
+    GROUP BY request_id
+),
+estimated AS (
+    SELECT
+        request_id,
+        min(CASE WHEN priced THEN 1 ELSE 0 END) = 1 AS priced,
+        CAST(sum(estimated_cost) AS DECIMAL(38, 10)) AS estimated_cost,
+        CAST(sum(CASE WHEN token_class = 'input' THEN estimated_cost END) AS DECIMAL(38, 10)) AS input_cost,
+        CAST(sum(CASE WHEN token_class = 'cache_read' THEN estimated_cost END) AS DECIMAL(38, 10)) AS cache_read_cost,
+        CAST(
+            sum(CASE WHEN token_class IN ('cache_write', 'cache_write_1h') THEN estimated_cost END)
+            AS DECIMAL(38, 10)
+        ) AS cache_write_cost,
+        CAST(sum(CASE WHEN token_class = 'output' THEN estimated_cost END) AS DECIMAL(38, 10)) AS output_cost
+    FROM estimates
+    GROUP BY request_id
+),
+stated AS (
+    SELECT
+        r.*,
+        CASE WHEN r.utc_time < br.bill_through THEN 'billed' ELSE 'estimated' END AS state,
+        coalesce(e.priced, TRUE) AS priced,
+        CASE
+            WHEN e.request_id IS NULL THEN CAST(0 AS DECIMAL(38, 10))
+            WHEN e.priced THEN e.estimated_cost
+        END AS estimated_cost,
+        e.input_cost AS estimated_input_cost,
+        e.cache_read_cost AS estimated_cache_read_cost,
+        e.cache_write_cost AS estimated_cache_write_cost,
+        e.output_cost AS estimated_output_cost,
+        coalesce(b.billed_cost, CAST(0 AS DECIMAL(38, 10))) AS billed_cost,
+        b.input_cost AS billed_input_cost,
+        b.cache_read_cost AS billed_cache_read_cost,
+        b.cache_write_cost AS billed_cache_write_cost,
+        b.output_cost AS billed_output_cost,
+        coalesce(b.matched_cells, 0) AS matched_cells
+    FROM requests AS r
+    LEFT JOIN bill_reached AS br ON br.usage_account_id = r.account_id AND br.model_id = r.model_id
+    LEFT JOIN estimated AS e ON e.request_id = r.request_id
+    LEFT JOIN billed AS b ON b.request_id = r.request_id
+)
+SELECT
+    request_id,
+    timestamp,
+    date_trunc('hour', utc_time) AS hour,
+    day,
+    account_id,
+    region,
+    model,
+    model_id,
+    inference_profile_id,
+    route,
+    principal,
+    iam_role,
+    team,
+    feature,
+    environment,
+    tenant,
+    user_key,
+    input_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    cache_write_1h_tokens,
+    output_tokens,
+    estimated_cost,
+    billed_cost,
+    CASE WHEN state = 'billed' THEN billed_cost ELSE estimated_cost END AS cost,
+    CASE WHEN state = 'billed' THEN coalesce(billed_input_cost, 0) ELSE estimated_input_cost END AS input_cost,
+    CASE
+        WHEN state = 'billed' THEN coalesce(billed_cache_read_cost, 0) ELSE estimated_cache_read_cost
+    END AS cache_read_cost,
+    CASE
+        WHEN state = 'billed' THEN coalesce(billed_cache_write_cost, 0) ELSE estimated_cache_write_cost
+    END AS cache_write_cost,
+    CASE WHEN state = 'billed' THEN coalesce(billed_output_cost, 0) ELSE estimated_output_cost END AS output_cost,
+    state,
+    priced,
+    matched_cells
+FROM stated
