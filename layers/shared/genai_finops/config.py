@@ -194,6 +194,157 @@ class Attribution(_Strict):
         return plans
 
 
+# -- governance: owners, budgets, allocation, chargeback, forecast assumptions, credits ----------------
+
+TeamName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Share = Annotated[Decimal, Field(ge=0, le=1)]
+
+
+class TeamOwner(_Strict):
+    """Who receives a team's messages: a contact and, optionally, the team's own SNS topic."""
+
+    contact: NonEmpty
+    topic_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
+
+
+class FinOpsOwner(TeamOwner):
+    """The FinOps owner: receives run failures, the monthly summary and messages of teams with no owner."""
+
+    team: TeamName = "finops"
+
+
+class Owners(_Strict):
+    """Message routing: one owner per team and the FinOps fallback owner."""
+
+    finops: FinOpsOwner = Field(default_factory=lambda: FinOpsOwner(contact="finops@example.com"))
+    teams: dict[TeamName, TeamOwner] = Field(default_factory=dict)
+
+
+class Budget(_Strict):
+    """A monthly budget for one team, feature or environment, with alert thresholds as shares of the amount.
+
+    ``actual_thresholds`` alert when the month's spend so far crosses them, ``forecast_thresholds`` when the
+    projected month-end spend does. ``owner_team`` receives the alerts; by default the team of a team
+    budget and the FinOps owner otherwise.
+    """
+
+    name: TeamName
+    scope: Literal["team", "feature", "environment"]
+    value: NonEmpty
+    monthly_amount: Annotated[Decimal, Field(gt=0)]
+    actual_thresholds: list[Annotated[Decimal, Field(gt=0)]] = Field(default_factory=lambda: [Decimal("1.0")])
+    forecast_thresholds: list[Annotated[Decimal, Field(gt=0)]] = Field(default_factory=lambda: [Decimal("0.8")])
+    owner_team: TeamName | None = None
+
+
+class EnvironmentCap(_Strict):
+    """A hard monthly cap on one environment's GenAI spend, with an optional enforcement action.
+
+    When ``enforce`` is true, a breach attaches an inline deny policy for ``bedrock:InvokeModel*`` and
+    ``bedrock:Converse*`` to each role in ``role_names``; the policy is removed when the next billing
+    period starts. When false (the default), the breach is alerted and recorded as a dry run.
+    """
+
+    environment: NonEmpty
+    monthly_amount: Annotated[Decimal, Field(gt=0)]
+    enforce: bool = False
+    role_names: list[Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$")]] = Field(default_factory=list)
+    owner_team: TeamName | None = None
+
+    @model_validator(mode="after")
+    def _check_roles(self) -> EnvironmentCap:
+        if self.enforce and not self.role_names:
+            raise ValueError(f"cap on environment {self.environment!r} enforces but lists no role_names")
+        return self
+
+
+class Budgets(_Strict):
+    """Budgets and hard caps, evaluated daily and in the monthly run."""
+
+    items: list[Budget] = Field(default_factory=list)
+    environment_caps: list[EnvironmentCap] = Field(default_factory=list)
+    # Days of spend averaged to project the month's end in the daily evaluation.
+    run_rate_days: Annotated[int, Field(ge=1, le=28)] = 7
+
+    @model_validator(mode="after")
+    def _check_unique(self) -> Budgets:
+        names = [budget.name for budget in self.items]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"budget names must be unique; repeated: {duplicates}")
+        environments = [cap.environment for cap in self.environment_caps]
+        repeated = sorted({env for env in environments if environments.count(env) > 1})
+        if repeated:
+            raise ValueError(f"environments with more than one cap: {repeated}")
+        return self
+
+
+class Allocation(_Strict):
+    """How shared GenAI cost (no team, or a team listed in ``shared_teams``) is split across teams."""
+
+    key: Literal["even", "fixed", "requests", "tokens", "cost", "active_users"] = "cost"
+    fixed_shares: dict[TeamName, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
+    shared_teams: list[NonEmpty] = Field(default_factory=lambda: ["shared"])
+
+    @model_validator(mode="after")
+    def _check_fixed(self) -> Allocation:
+        if self.key == "fixed" and not self.fixed_shares:
+            raise ValueError("key 'fixed' needs fixed_shares (team: weight)")
+        return self
+
+
+class Chargeback(_Strict):
+    """When a team is charged back instead of shown back."""
+
+    min_attributable_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(90)
+    min_spend: Annotated[Decimal, Field(ge=0)] = Decimal(100)
+
+
+class CostLever(_Strict):
+    """A planned saving for the optimized forecast: a share of requests whose cost drops by ``saving``.
+
+    Example: prompt caching on 40% of requests saving 30% of their cost is share 0.4, saving 0.3.
+    ``feature`` "*" applies to every feature.
+    """
+
+    name: NonEmpty
+    feature: NonEmpty = "*"
+    share_of_requests: Share
+    saving: Share
+
+
+class ForecastAssumptions(_Strict):
+    """Assumptions of the bottom-up forecast."""
+
+    history_months: Annotated[int, Field(ge=1, le=24)] = 3
+    horizon_months: Annotated[int, Field(ge=1, le=12)] = 3
+    # Monthly growth of active users per feature ("*" for the default); without one, the trend is used.
+    user_growth: dict[NonEmpty, Annotated[Decimal, Field(ge=-1)]] = Field(default_factory=dict)
+    levers: list[CostLever] = Field(default_factory=list)
+    stress_volume_multiplier: Annotated[Decimal, Field(ge=1)] = Decimal("1.5")
+    # Two-sided coverage of the prediction interval, and the relative error assumed without history.
+    interval_level: Literal["0.8", "0.9", "0.95"] = "0.9"
+    default_relative_error: Annotated[Decimal, Field(gt=0, le=5)] = Decimal("0.25")
+
+
+class Credits(_Strict):
+    """A promotional credit balance, for the runway projection in the FinOps owner's summary.
+
+    ``balance`` is what remained at the start of billing period ``balance_as_of`` (YYYY-MM); Credit
+    lines of that period and later ones are subtracted from it.
+    """
+
+    balance: Annotated[Decimal, Field(ge=0)] | None = None
+    balance_as_of: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = None
+    expires_on: date | None = None
+
+    @model_validator(mode="after")
+    def _check_pair(self) -> Credits:
+        if (self.balance is None) != (self.balance_as_of is None):
+            raise ValueError("give balance and balance_as_of together")
+        return self
+
+
 class GovernanceConfig(_Strict):
     """The whole governance configuration. Later capabilities add sections here."""
 
@@ -204,6 +355,12 @@ class GovernanceConfig(_Strict):
     principals: list[PrincipalMapping] = Field(default_factory=list)
     invocations: Invocations = Field(default_factory=Invocations)
     attribution: Attribution = Field(default_factory=Attribution)
+    owners: Owners = Field(default_factory=Owners)
+    budgets: Budgets = Field(default_factory=Budgets)
+    allocation: Allocation = Field(default_factory=Allocation)
+    chargeback: Chargeback = Field(default_factory=Chargeback)
+    forecast: ForecastAssumptions = Field(default_factory=ForecastAssumptions)
+    credits: Credits = Field(default_factory=Credits)
 
     @model_validator(mode="after")
     def _check_unique_profiles(self) -> GovernanceConfig:

@@ -619,9 +619,226 @@ ATTRIBUTION_TABLES = (
     PLAN_COST_OUTLIERS,
 )
 
+# -- governance: written by the monthly state machine and the daily budget check -------------------
+
+FORECASTS = TableSpec(
+    name="forecasts",
+    schema=pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("made_at", UTC_TIMESTAMP),
+            ("target_period", pa.string()),
+            ("granularity", pa.string()),
+            ("day", pa.date32()),
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("scenario", pa.string()),
+            ("method", pa.string()),
+            ("active_users", pa.float64()),
+            ("requests_per_user", pa.float64()),
+            ("requests", pa.float64()),
+            ("cost_per_request", MONEY_TYPE),
+            ("cost", MONEY_TYPE),
+            ("cost_low", MONEY_TYPE),
+            ("cost_high", MONEY_TYPE),
+            ("interval_level", pa.float64()),
+            ("relative_error", pa.float64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="Projected cost of one team and feature in one future month or day under one scenario, "
+    "made from the actuals up to the partition's billing period.",
+    column_docs={
+        "billing_period": "Last billing period of the actuals the forecast was made from.",
+        "target_period": "Forecast month (YYYY-MM).",
+        "granularity": "month, or day for the daily split of the same month.",
+        "day": "Forecast day; NULL for monthly rows.",
+        "team": "Team of the feature; NULL when the cost has no team.",
+        "feature": "Feature; NULL for cost with no feature (projected flat, method 'flat').",
+        "scenario": "base (current cost per request), optimized (configured levers) or stress (volume multiplier).",
+        "method": "bottom_up (cost per request x requests per user x users) or flat (last month repeated).",
+        "active_users": "Projected distinct users in the month; NULL for daily and flat rows.",
+        "requests_per_user": "Projected requests per active user in the month; NULL for daily and flat rows.",
+        "requests": "Projected requests (daily rows: the month's requests split like the cost).",
+        "cost_per_request": "Projected cost per request, after levers in the optimized scenario.",
+        "cost": "Projected cost; daily rows of a month add up to the monthly row exactly.",
+        "cost_low": "Lower bound of the prediction interval (never below 0).",
+        "cost_high": "Upper bound of the prediction interval.",
+        "interval_level": "Two-sided coverage the interval aims at (forecast.interval_level).",
+        "relative_error": "Relative error used for the interval: mean absolute percentage error of earlier "
+        "forecasts of the feature, else the month-to-month variation of its history, else the default.",
+    },
+)
+
+FORECAST_ACCURACY = TableSpec(
+    name="forecast_accuracy",
+    schema=pa.schema(
+        [
+            ("forecast_period", pa.string()),
+            ("forecast_run_id", pa.string()),
+            ("months_ahead", pa.int64()),
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("scenario", pa.string()),
+            ("forecast_cost", MONEY_TYPE),
+            ("cost_low", MONEY_TYPE),
+            ("cost_high", MONEY_TYPE),
+            ("actual_cost", MONEY_TYPE),
+            ("absolute_percentage_error", pa.float64()),
+            ("within_interval", pa.bool_()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One earlier monthly forecast of the partition's billing period for one team, feature and "
+    "scenario, compared with the actual cost.",
+    column_docs={
+        "billing_period": "The month that was forecast and now has actuals.",
+        "forecast_period": "Billing period the forecast was made from (forecasts.billing_period).",
+        "months_ahead": "Months between forecast_period and billing_period (1 = next month).",
+        "actual_cost": "Actual cost of the team and feature in the month (0 when it had none).",
+        "absolute_percentage_error": "|forecast_cost - actual_cost| / actual_cost; NULL when actual_cost is 0.",
+        "within_interval": "True when actual_cost lies in [cost_low, cost_high].",
+    },
+)
+
+SHOWBACK = TableSpec(
+    name="showback",
+    schema=pa.schema(
+        [
+            ("team", pa.string()),
+            ("feature", pa.string()),
+            ("direct_cost", MONEY_TYPE),
+            ("untagged_cost", MONEY_TYPE),
+            ("estimated_cost", MONEY_TYPE),
+            ("shared_cost", MONEY_TYPE),
+            ("credits_applied", MONEY_TYPE),
+            ("net_cost", MONEY_TYPE),
+            ("requests", pa.int64()),
+            ("tokens", pa.int64()),
+            ("active_users", pa.int64()),
+            ("allocation_key", pa.string()),
+            ("team_attributable_percent", pa.float64()),
+            ("statement_mode", pa.string()),
+            ("mode_reason", pa.string()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One team and feature's GenAI cost in a billing period: direct, shared allocation, credits and net.",
+    column_docs={
+        "team": "Team that receives the cost. Shared cost is allocated to teams and never has its own row.",
+        "feature": "Feature; NULL for the team's cost with no feature (its untagged remainder).",
+        "direct_cost": "Cost of requests and bill lines with this team and feature, environment known.",
+        "untagged_cost": "Cost with this team and feature but no environment, or with no feature (feature NULL row).",
+        "estimated_cost": "Part of direct_cost and untagged_cost that is still an estimate (hours the bill has "
+        "not reached).",
+        "shared_cost": "The row's share of the period's shared cost under allocation_key; shares add up to the "
+        "shared cost exactly.",
+        "credits_applied": "The row's share of the period's Credit lines (negative), in proportion to its cost.",
+        "net_cost": "direct_cost + untagged_cost + shared_cost + credits_applied.",
+        "requests": "Requests of the team and feature in the period.",
+        "tokens": "Input, cache and output tokens of those requests.",
+        "active_users": "Distinct user_key values of those requests.",
+        "allocation_key": "allocation.key that split the shared cost: even, fixed, requests, tokens, cost or "
+        "active_users.",
+        "team_attributable_percent": "100 x the team's direct_cost / the team's cost before credits.",
+        "statement_mode": "chargeback or showback for the whole team.",
+        "mode_reason": "Why the team is charged back or shown back (thresholds and values).",
+    },
+)
+
+BUDGET_ACTIONS = TableSpec(
+    name="budget_actions",
+    schema=pa.schema(
+        [
+            ("action_id", pa.string()),
+            ("environment", pa.string()),
+            ("role_name", pa.string()),
+            ("policy_name", pa.string()),
+            ("cap_amount", MONEY_TYPE),
+            ("spend", MONEY_TYPE),
+            ("mode", pa.string()),
+            ("state", pa.string()),
+            ("applied_at", UTC_TIMESTAMP),
+            ("lifted_at", UTC_TIMESTAMP),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One enforcement action of an environment cap on one IAM role in a billing period.",
+    column_docs={
+        "billing_period": "Period whose cap breach caused the action.",
+        "action_id": "Stable id: period, environment and role.",
+        "policy_name": "Name of the inline deny policy on the role.",
+        "cap_amount": "The environment's monthly cap.",
+        "spend": "Environment spend when the breach was found.",
+        "mode": "enforced (policy attached) or dry_run (enforcement disabled; nothing changed in IAM).",
+        "state": "applied, lifted, or dry_run.",
+        "applied_at": "When the deny policy was attached (or the dry run recorded).",
+        "lifted_at": "When the policy was removed at the start of a later period; NULL while applied.",
+    },
+)
+
+GOVERNANCE_RUNS = TableSpec(
+    name="governance_runs",
+    schema=pa.schema(
+        [
+            ("started_at", UTC_TIMESTAMP),
+            ("finished_at", UTC_TIMESTAMP),
+            ("status", pa.string()),
+            ("steps", STRING_MAP),
+            ("error", pa.string()),
+            ("error_cause", pa.string()),
+        ]
+    ),
+    partition_keys=("billing_period", "run_id"),
+    row_meaning="One execution of the monthly governance workflow for one billing period.",
+    column_docs={
+        "run_id": "State machine execution name (or the local run's id).",
+        "status": "succeeded or failed.",
+        "steps": "Step name to a short JSON summary of its result.",
+        "error": "Error name of the failed step; NULL on success.",
+        "error_cause": "Error message of the failed step; NULL on success.",
+    },
+)
+
+MESSAGES_SENT = TableSpec(
+    name="messages_sent",
+    schema=pa.schema(
+        [
+            ("idempotency_key", pa.string()),
+            ("kind", pa.string()),
+            ("team", pa.string()),
+            ("severity", pa.string()),
+            ("subject", pa.string()),
+            ("topic_arn", pa.string()),
+            ("message_id", pa.string()),
+            ("document_key", pa.string()),
+            ("sent_at", UTC_TIMESTAMP),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One message sent to an owner for a billing period; a message with the same key is never sent twice.",
+    column_docs={
+        "idempotency_key": "Hash of kind, routed team, period and the message's subject matter.",
+        "team": "Team the message was routed to (message attribute 'team').",
+        "topic_arn": "SNS topic it was published to; NULL when only written to the local outbox.",
+        "message_id": "SNS message id; NULL for the local outbox.",
+        "document_key": "Outbox document holding the message (outbox/team=<team>/<period>/<kind>-<key>.json).",
+    },
+)
+
+GOVERNANCE_TABLES = (FORECASTS, FORECAST_ACCURACY, SHOWBACK, BUDGET_ACTIONS, GOVERNANCE_RUNS, MESSAGES_SENT)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (COST_LINES, BILL_SUMMARY, INVOCATIONS, INFERENCE_PROFILES, INGEST_RUNS, *ATTRIBUTION_TABLES)
+    for spec in (
+        COST_LINES,
+        BILL_SUMMARY,
+        INVOCATIONS,
+        INFERENCE_PROFILES,
+        INGEST_RUNS,
+        *ATTRIBUTION_TABLES,
+        *GOVERNANCE_TABLES,
+    )
 }
 
 
