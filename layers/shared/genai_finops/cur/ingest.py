@@ -20,15 +20,17 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import GovernanceConfig
 from ..errors import InputError, ReconciliationError
 from ..lake.base import Lake
 from ..observability import logger
-from ..tables import BILL_SUMMARY, INGEST_RUNS
+from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
 from .formats import SourceFormat, detect_format, legacy_header_to_snake
 from .normalize import (
+    NO_PERIOD,
     FilePlan,
     bedrock_condition,
     distinct_usage_sql,
@@ -47,25 +49,20 @@ from .report import ZERO, DeliveryReport, PeriodReport, Totals
 from .usage_types import parse_usage_type
 
 STATE_PREFIX = "state/cur"
-NO_PERIOD = "__none__"
 # DuckDB's working memory for one delivery; larger inputs spill to the staging folder.
 DEFAULT_MEMORY_LIMIT = "1GB"
 
-USAGE_TYPE_SCHEMA = pa.schema(
-    [
-        ("usage_key", pa.string()),
-        ("model", pa.string()),
-        ("token_class", pa.string()),
-        ("tier", pa.string()),
-        ("route", pa.string()),
-        ("region", pa.string()),
-        ("usage_family", pa.string()),
-        ("tokens_per_unit", pa.float64()),
-    ]
-)
-OWNER_SCHEMA = pa.schema(
-    [("billing_period", pa.string()), ("usage_account_id", pa.string()), ("export_id", pa.string())]
-)
+# The parsed fields joined to each Bedrock line, with their DuckDB types.
+USAGE_TYPE_COLUMNS = {
+    "usage_key": "VARCHAR",
+    "model": "VARCHAR",
+    "token_class": "VARCHAR",
+    "tier": "VARCHAR",
+    "route": "VARCHAR",
+    "region": "VARCHAR",
+    "usage_family": "VARCHAR",
+    "tokens_per_unit": "DOUBLE",
+}
 
 
 @dataclass(frozen=True)
@@ -107,18 +104,25 @@ def _read_state(lake: Lake, export_id: str, billing_period: str) -> LoadedState 
     return LoadedState.from_json(body) if body else None
 
 
-def _owners_table(lake: Lake) -> pa.Table:
-    rows: dict[str, list[str]] = {"billing_period": [], "usage_account_id": [], "export_id": []}
+def _create_owners(connection: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Create ``account_owners``: which export first loaded each usage account of each billing period."""
+    periods: list[str] = []
+    accounts: list[str] = []
+    exports: list[str] = []
     for key in lake.list_documents(f"{STATE_PREFIX}/_accounts/"):
         body = lake.get_document(key)
         if not body:
             continue
         period = key.rsplit("/", 1)[-1].removesuffix(".json")
         for account, export in json.loads(body).items():
-            rows["billing_period"].append(period)
-            rows["usage_account_id"].append(account)
-            rows["export_id"].append(export)
-    return pa.table(rows, schema=OWNER_SCHEMA)
+            periods.append(period)
+            accounts.append(account)
+            exports.append(export)
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE account_owners AS SELECT unnest(?::VARCHAR[]) AS billing_period, "
+        "unnest(?::VARCHAR[]) AS usage_account_id, unnest(?::VARCHAR[]) AS export_id",
+        [periods, accounts, exports],
+    )
 
 
 def _connect(memory_limit: str, staging: Path) -> duckdb.DuckDBPyConnection:
@@ -134,23 +138,18 @@ def _match_headers(opened: OpenedFile) -> list[str]:
     return [legacy_header_to_snake(h) if "/" in h else h for h in opened.headers] + list(opened.headers)
 
 
-def _parse_usage_types(rows: list[tuple[Any, ...]]) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in USAGE_TYPE_SCHEMA.names}
+def _create_usage_types(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Parse each distinct usage type once and create ``usage_types`` for the normalising join."""
+    columns: dict[str, list[Any]] = {name: [] for name in USAGE_TYPE_COLUMNS}
     for key, usage_type, product_code, pricing_unit, product_name in rows:
         info = parse_usage_type(usage_type or "", product_code, pricing_unit, product_name)
-        values = {
-            "usage_key": key,
-            "model": info.model,
-            "token_class": info.token_class,
-            "tier": info.tier,
-            "route": info.route,
-            "region": info.region,
-            "usage_family": info.usage_family,
-            "tokens_per_unit": info.tokens_per_unit,
-        }
-        for name, value in values.items():
-            columns[name].append(value)
-    return pa.table(columns, schema=USAGE_TYPE_SCHEMA)
+        columns["usage_key"].append(key)
+        for name in list(USAGE_TYPE_COLUMNS)[1:]:
+            columns[name].append(getattr(info, name))
+    selects = ", ".join(
+        f"unnest(?::{sql_type}[]) AS {name}" for name, sql_type in USAGE_TYPE_COLUMNS.items()
+    )
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE usage_types AS SELECT {selects}", list(columns.values()))
 
 
 def _diagnose(connection: duckdb.DuckDBPyConnection, plan: FilePlan, error: duckdb.Error) -> InputError:
@@ -240,14 +239,14 @@ class _DeliveryRun:
             }
             tag_plan = plan_tags(plan, map_keys)
             usage_rows = connection.execute(distinct_usage_sql(plan, self.config)).fetchall()
-            connection.register("usage_types", _parse_usage_types(usage_rows))
+            _create_usage_types(connection, usage_rows)
             read_rows, read_cost = connection.execute(read_totals_sql(plan)).fetchone() or (0, ZERO)
-            output = staging / "normalised" / f"f{index:05d}"
+            output = staging / "normalised" / f"f{index:05d}.parquet"
             output.parent.mkdir(parents=True, exist_ok=True)
             sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)
             connection.execute(
                 f"COPY ({sql}) TO {sql_string(str(output))} "
-                "(FORMAT parquet, PARTITION_BY (billing_period, bucket), COMPRESSION zstd)"
+                "(FORMAT parquet, COMPRESSION zstd)"
             )
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise _diagnose(connection, plan, error) from error
@@ -283,8 +282,7 @@ class _DeliveryRun:
         if not files:
             return reports, pa.table({})
         relation = (
-            f"read_parquet({_sql_list(files)}, hive_partitioning = true, "
-            "hive_types = {'billing_period': 'VARCHAR', 'bucket': 'VARCHAR'})"
+            f"read_parquet({_sql_list(files)})"
         )
         grouped = connection.execute(
             f"""
@@ -385,12 +383,28 @@ class _DeliveryRun:
 
     # -- publishing --------------------------------------------------------------------------------
 
-    def publish(self, staging: Path, report: PeriodReport, summary: pa.Table) -> None:
+    def publish(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        staging: Path,
+        outputs: list[Path],
+        report: PeriodReport,
+        summary: pa.Table,
+    ) -> None:
         period = report.billing_period
         partition = {"billing_period": period, "export_id": self.delivery.export_id}
-        files = sorted(staging.glob(f"normalised/*/billing_period={period}/bucket=in/*.parquet"))
+        files: list[Path] = []
+        if report.in_scope.rows:
+            target = staging / f"cost_lines-{period}.parquet"
+            columns = ", ".join(quote(name) for name in COST_LINES.schema.names)
+            connection.execute(
+                f"COPY (SELECT {columns} FROM read_parquet({_sql_list(outputs)}) "
+                f"WHERE billing_period = {sql_string(period)} AND bucket = 'in') "
+                f"TO {sql_string(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            files.append(target)
         self.lake.publish_partition("cost_lines", partition, files)
-        rows = summary.filter(pa.compute.equal(summary["billing_period"], period)) if summary.num_rows else summary
+        rows = summary.filter(pc.equal(summary["billing_period"], period)) if summary.num_rows else summary
         table = (
             rows.select(BILL_SUMMARY.schema.names).cast(BILL_SUMMARY.schema)
             if rows.num_rows
@@ -428,7 +442,7 @@ def _period_accounts(connection: duckdb.DuckDBPyConnection, outputs: list[Path])
         return {}
     rows = connection.execute(
         f"SELECT DISTINCT billing_period, usage_account_id FROM read_parquet({_sql_list(outputs)}, "
-        "hive_partitioning = true, hive_types = {'billing_period': 'VARCHAR', 'bucket': 'VARCHAR'}) "
+        ") "
         "WHERE usage_account_id IS NOT NULL AND bucket IN ('in', 'out') ORDER BY 1, 2"
     ).fetchall()
     accounts: dict[str, list[str]] = {}
@@ -509,14 +523,14 @@ def ingest_delivery(
     staging = lake.staging_dir()
     connection = _connect(memory_limit, staging)
     try:
-        connection.register("account_owners", _owners_table(lake))
+        _create_owners(connection, lake)
         try:
             results = run.read_all(connection, staging)
         except InputError as error:
             failed = PeriodReport(hint or "unknown", status="failed")
             record_ingest_run(lake, [_run_row(delivery, failed, started, "failed", str(error))])
             raise
-        outputs = sorted(staging.glob("normalised/**/*.parquet"))
+        outputs = sorted(staging.glob("normalised/*.parquet"))
         say(f"accounting {len(outputs)} normalised files")
         periods, summary = run.summarise(connection, outputs, results)
         accounts = _period_accounts(connection, outputs)
@@ -538,7 +552,7 @@ def ingest_delivery(
                 run_rows.append(_run_row(delivery, period, started, period.status, "nothing changed"))
                 continue
             say(f"publishing {delivery.export_id} {period_name}: {period.in_scope.rows} lines in GenAI scope")
-            run.publish(staging, period, summary)
+            run.publish(connection, staging, outputs, period, summary)
             run.record_state(period, accounts.get(period_name, []))
             message = "; ".join(report.warnings[:5]) if report.warnings else "ok"
             run_rows.append(_run_row(delivery, period, started, "loaded", message))

@@ -31,7 +31,7 @@ from .formats import (
 from .reading import OpenedFile
 
 DISCOUNT_LINE_TYPES = ("EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "SppDiscount", "Discount")
-UNIT_SEPARATOR = "\x1f"
+NO_PERIOD = "__none__"
 
 
 def sql_string(value: str) -> str:
@@ -88,13 +88,23 @@ def plan_file(opened: OpenedFile, source_format: SourceFormat) -> FilePlan:
 
 
 class Expressions:
-    """SQL expressions over one file's columns, typed the way ``cost_lines`` stores them."""
+    """SQL expressions over one file's columns, typed the way ``cost_lines`` stores them.
 
-    def __init__(self, plan: FilePlan) -> None:
+    With ``layered`` set, map columns are referred to by the names the ``maps`` step of
+    ``normalize_sql`` gives them, so that each map is cast once per row.
+    """
+
+    def __init__(self, plan: FilePlan, layered: bool = False) -> None:
         self.plan = plan
         self.types = plan.opened.types
+        self.layered = layered
 
     def map_of(self, physical: str, value_type: str = "VARCHAR") -> str:
+        if self.layered:
+            return quote(f"__map_{'money' if value_type != 'VARCHAR' else 'text'}_{physical}")
+        return self.map_cast(physical, value_type)
+
+    def map_cast(self, physical: str, value_type: str = "VARCHAR") -> str:
         column_type = self.types.get(physical, "VARCHAR")
         target = f"MAP(VARCHAR, {value_type})"
         if column_type.upper().startswith("MAP"):
@@ -111,11 +121,10 @@ class Expressions:
 
     def text(self, name: str) -> str:
         raw = self.raw(name)
-        return "CAST(NULL AS VARCHAR)" if raw == "NULL" else f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+        return "CAST(NULL AS VARCHAR)" if raw == "NULL" else f"NULLIF(CAST({raw} AS VARCHAR), '')"
 
     def money(self, name: str) -> str:
-        raw = self.raw(name)
-        return f"CAST({raw} AS {MONEY_SQL_TYPE})"
+        return f"CAST({self.raw(name)} AS {MONEY_SQL_TYPE})"
 
     def number(self, name: str) -> str:
         return f"CAST({self.raw(name)} AS DOUBLE)"
@@ -131,7 +140,7 @@ def plan_tags(plan: FilePlan, map_keys: dict[str, Sequence[str]]) -> TagPlan:
     then the others in byte order; the merge is reported as a warning.
     """
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    expressions = Expressions(plan)
+    expressions = Expressions(plan, layered=True)
     for physical, (target, raw_key) in plan.tags.columns.items():
         if target == "tags":
             mapped_target, key = classify_tag_key(raw_key)
@@ -179,8 +188,8 @@ def _standard_key(config: GovernanceConfig, key: str) -> str:
     return f"COALESCE({lookups})"
 
 
-def _environment(config: GovernanceConfig) -> str:
-    value = f"LOWER(TRIM({_standard_key(config, 'environment')}))"
+def _environment(config: GovernanceConfig, column: str) -> str:
+    value = f"LOWER(TRIM({column}))"
     synonyms = config.tag_standard.environment_synonyms
     if not synonyms:
         return value
@@ -188,68 +197,45 @@ def _environment(config: GovernanceConfig) -> str:
     return f"CASE {value} {cases} ELSE {value} END"
 
 
-def _cur_costs(expr: Expressions) -> tuple[str, str, str]:
-    plan = expr.plan
-    unblended = expr.money("unblended")
-    adjustments = []
-    if plan.has("net_unblended"):
-        adjustments.append(expr.money("net_unblended"))
-    if plan.has("discount_total"):
-        adjustments.append(f"{unblended} + COALESCE({expr.money('discount_total')}, 0)")
-    if plan.has("discount_map"):
-        physical = plan.fields["discount_map"]
-        assert isinstance(physical, str)
-        discounts = expr.map_of(physical, MONEY_SQL_TYPE)
-        adjustments.append(f"{unblended} + COALESCE(list_sum(map_values({discounts})), 0)")
-    net_base = f"COALESCE({', '.join([*adjustments, unblended])})"
-    lit = expr.text("line_item_type")
+def _cur_costs(plan: FilePlan) -> tuple[str, str, str]:
+    """Return the SQL of net_base, cost_net and cost_amortized over the ``typed`` step's columns."""
+    zero = f"CAST(0 AS {MONEY_SQL_TYPE})"
+    net_base = (
+        "COALESCE(net_unblended, unblended + discount_total, unblended + discount_sum, unblended)"
+    )
     discount_types = ", ".join(sql_string(name) for name in DISCOUNT_LINE_TYPES)
+    has_row_discounts = any(plan.has(name) for name in ("net_unblended", "discount_total", "discount_map"))
     # With per-row net or discount columns the usage rows already carry their discount, so a
     # discount line's own net cost is zero; without them the discount line is the only place it shows.
-    net = f"CASE WHEN {lit} IN ({discount_types}) THEN CAST(0 AS {MONEY_SQL_TYPE}) ELSE {net_base} END" if adjustments else net_base
-
-    def first(*names: str) -> str:
-        present = [expr.money(name) for name in names if plan.has(name)]
-        return f"COALESCE({', '.join([*present, net_base])})"
-
-    unused_net = (
-        f"{expr.money('ri_net_unused_upfront')} + {expr.money('ri_net_unused_recurring')}"
-        if plan.has("ri_net_unused_upfront") and plan.has("ri_net_unused_recurring")
-        else "NULL"
+    net = (
+        f"CASE WHEN line_item_type IN ({discount_types}) THEN {zero} ELSE net_base END"
+        if has_row_discounts
+        else "net_base"
     )
-    unused = (
-        f"{expr.money('ri_unused_upfront')} + {expr.money('ri_unused_recurring')}"
-        if plan.has("ri_unused_upfront") and plan.has("ri_unused_recurring")
-        else "NULL"
-    )
-    commitment_unused = (
-        f"{expr.money('sp_total_commitment')} - {expr.money('sp_used_commitment')}"
-        if plan.has("sp_total_commitment") and plan.has("sp_used_commitment")
-        else "NULL"
-    )
-    reservation_arn = expr.text("reservation_arn")
-    zero = f"CAST(0 AS {MONEY_SQL_TYPE})"
     amortized = (
-        f"CASE {lit} "
-        f"WHEN 'SavingsPlanCoveredUsage' THEN {first('sp_net_effective', 'sp_effective')} "
+        "CASE line_item_type "
+        "WHEN 'SavingsPlanCoveredUsage' THEN COALESCE(sp_net_effective, sp_effective, net_base) "
         f"WHEN 'SavingsPlanNegation' THEN {zero} "
         f"WHEN 'SavingsPlanUpfrontFee' THEN {zero} "
-        f"WHEN 'SavingsPlanRecurringFee' THEN COALESCE({commitment_unused}, {net_base}) "
-        f"WHEN 'DiscountedUsage' THEN {first('ri_net_effective', 'ri_effective')} "
-        f"WHEN 'RIFee' THEN COALESCE({unused_net}, {unused}, {net_base}) "
-        f"WHEN 'Fee' THEN CASE WHEN {reservation_arn} IS NOT NULL THEN {zero} ELSE {net_base} END "
+        "WHEN 'SavingsPlanRecurringFee' THEN COALESCE(sp_total_commitment - sp_used_commitment, net_base) "
+        "WHEN 'DiscountedUsage' THEN COALESCE(ri_net_effective, ri_effective, net_base) "
+        "WHEN 'RIFee' THEN COALESCE(ri_net_unused_upfront + ri_net_unused_recurring, "
+        "ri_unused_upfront + ri_unused_recurring, net_base) "
+        f"WHEN 'Fee' THEN CASE WHEN reservation_arn IS NOT NULL THEN {zero} ELSE net_base END "
         f"ELSE {net} END"
     )
-    return unblended, net, amortized
+    return net_base, net, amortized
 
 
-def _focus_costs(expr: Expressions) -> tuple[str, str, str]:
-    billed = expr.money("unblended")
-    effective = expr.money("effective") if expr.plan.has("effective") else billed
-    purchase = f"{expr.text('line_item_type')} = 'Purchase' AND {expr.text('commitment_id')} IS NOT NULL"
+def _focus_costs(plan: FilePlan) -> tuple[str, str, str]:
+    """Return the SQL of net_base, cost_net and cost_amortized for FOCUS (BilledCost and EffectiveCost)."""
+    effective = "effective" if plan.has("effective") else "unblended"
     # Commitment purchases are amortised into the usage they cover, so their own effective cost is 0.
-    amortized = f"CASE WHEN {purchase} THEN CAST(0 AS {MONEY_SQL_TYPE}) ELSE {effective} END"
-    return billed, billed, amortized
+    amortized = (
+        f"CASE WHEN line_item_type = 'Purchase' AND commitment_id IS NOT NULL "
+        f"THEN CAST(0 AS {MONEY_SQL_TYPE}) ELSE {effective} END"
+    )
+    return "unblended", "net_base", amortized
 
 
 def required_missing(plan: FilePlan) -> list[str]:
@@ -292,6 +278,60 @@ def read_totals_sql(plan: FilePlan) -> str:
     )
 
 
+TEXT_FIELDS = (
+    "payer_account_id",
+    "usage_account_id",
+    "line_item_type",
+    "billing_entity",
+    "product_code",
+    "product_name",
+    "region",
+    "usage_type",
+    "operation",
+    "resource_id",
+    "pricing_unit",
+    "iam_principal",
+    "currency",
+    "invoice_id",
+    "reservation_arn",
+    "commitment_id",
+)
+
+
+def _typed_columns(plan: FilePlan, expr: Expressions, tag_plan: TagPlan) -> list[str]:
+    """Return the ``typed`` step: every logical field cast once, NULL when the file lacks it."""
+    columns = [f"{expr.text(name)} AS {name}" for name in TEXT_FIELDS]
+    columns += [f"{expr.money(name)} AS {name}" for name in sorted(MONEY_FIELDS)]
+    columns += [f"{expr.timestamp(name)} AS {name}" for name in sorted(TIMESTAMP_FIELDS)]
+    columns += [f"{expr.number(name)} AS {name}" for name in sorted(NUMBER_FIELDS)]
+    discount_map = plan.fields.get("discount_map")
+    if isinstance(discount_map, str):
+        discounts = expr.map_of(discount_map, MONEY_SQL_TYPE)
+        columns.append(f"COALESCE(list_sum(map_values({discounts})), 0) AS discount_sum")
+    else:
+        columns.append(f"CAST(NULL AS {MONEY_SQL_TYPE}) AS discount_sum")
+    for target in ("tags", "principal_tags", "account_tags"):
+        columns.append(f"{_map_expression(tag_plan, target)} AS {target}")
+    columns.append(f"file_row_number + {plan.opened.first_line} AS source_line")
+    return columns
+
+
+def _map_columns(plan: FilePlan, expr: Expressions) -> list[str]:
+    """Return the ``maps`` step's casts: each map column used is cast once per row."""
+    used: set[tuple[str, str]] = set()
+    for source in plan.fields.values():
+        if isinstance(source, tuple):
+            used.add((source[0], "VARCHAR"))
+    used.update((physical, "VARCHAR") for physical in plan.tags.map_columns)
+    discount_map = plan.fields.get("discount_map")
+    if isinstance(discount_map, str):
+        used.add((discount_map, MONEY_SQL_TYPE))
+    return [
+        f"{expr.map_cast(physical, value_type)} AS {expr.map_of(physical, value_type)}"
+        for physical, value_type in sorted(used)
+    ]
+
+
 def normalize_sql(
     plan: FilePlan,
     config: GovernanceConfig,
@@ -302,136 +342,87 @@ def normalize_sql(
     """Return the SELECT producing ``cost_lines`` columns plus ``billing_period`` and ``bucket``.
 
     The query expects two registered relations: ``usage_types`` (usage_key and parsed fields) and
-    ``account_owners`` (billing_period, usage_account_id, export_id).
+    ``account_owners`` (billing_period, usage_account_id, export_id). It is built in steps so that
+    each cast and rule is computed once per row: ``maps`` casts map columns, ``typed`` casts every
+    field, ``costed`` applies the cost rules and ``keyed`` derives scope keys and standard tags.
     """
-    expr = Expressions(plan)
-    if plan.source_format.is_focus:
-        unblended, net, amortized = _focus_costs(expr)
-    else:
-        unblended, net, amortized = _cur_costs(expr)
+    expr = Expressions(plan, layered=True)
+    net_base, net, amortized = _focus_costs(plan) if plan.source_format.is_focus else _cur_costs(plan)
 
     scope = config.genai_scope
-    product_code = expr.text("product_code")
-    product_name = expr.text("product_name")
-    extra_codes = ", ".join(sql_string(code) for code in scope.all_product_codes())
+    scope_codes = ", ".join(sql_string(code) for code in scope.all_product_codes())
     suffix = sql_string(scope.marketplace_product_name_suffix)
-    feature_rule = " OR b.feature IS NOT NULL" if scope.lines_with_feature_tag else ""
-    hint = sql_string(period_hint) if period_hint else "NULL"
-    usage_start = expr.timestamp("usage_start")
-    period_sources = [f"strftime({expr.timestamp('bill_period_start')}, '%Y-%m')"] if plan.has("bill_period_start") else []
-    period_sources += [f"strftime({usage_start}, '%Y-%m')", hint]
-    principal = expr.text("iam_principal")
-    resource = expr.text("resource_id")
-    source_file = sql_string(plan.opened.source)
-
-    base = f"""
-        SELECT
-            {usage_start} AS usage_start,
-            {expr.timestamp('usage_end')} AS usage_end,
-            {expr.text('payer_account_id')} AS payer_account_id,
-            {expr.text('usage_account_id')} AS usage_account_id,
-            {expr.text('line_item_type')} AS line_item_type,
-            {expr.text('billing_entity')} AS billing_entity,
-            {product_code} AS product_code,
-            {product_name} AS product_name,
-            {expr.text('region')} AS region_column,
-            {expr.text('usage_type')} AS usage_type,
-            {expr.text('operation')} AS operation,
-            {resource} AS resource_id,
-            {expr.text('pricing_unit')} AS pricing_unit,
-            {expr.number('usage_amount')} AS usage_amount,
-            {principal} AS iam_principal,
-            {unblended} AS cost_unblended,
-            {net} AS cost_net,
-            {amortized} AS cost_amortized,
-            {expr.text('currency')} AS currency,
-            {expr.text('invoice_id')} AS invoice_id,
-            {_map_expression(tag_plan, 'tags')} AS tags,
-            {_map_expression(tag_plan, 'principal_tags')} AS principal_tags,
-            {_map_expression(tag_plan, 'account_tags')} AS account_tags,
-            COALESCE({', '.join(period_sources)}) AS billing_period,
-            CASE WHEN {bedrock_condition(config, product_code, product_name)} THEN {usage_key(expr)} END AS usage_key,
-            file_row_number + {plan.opened.first_line} AS source_line
-        FROM read_parquet({sql_string(str(plan.opened.parquet))}, file_row_number = true)
-    """
-    tagged = f"""
-        SELECT *,
-            {_standard_key(config, 'team')} AS team,
-            {_standard_key(config, 'feature')} AS feature,
-            {_environment(config)} AS environment,
-            {_standard_key(config, 'cost_center')} AS cost_center
-        FROM base
-    """
+    feature_rule = " OR feature IS NOT NULL" if scope.lines_with_feature_tag else ""
+    hint = sql_string(period_hint) if period_hint else "CAST(NULL AS VARCHAR)"
+    key_parts = ", ".join(
+        f"COALESCE({name}, '')" for name in ("usage_type", "product_code", "pricing_unit", "product_name")
+    )
+    maps = ", ".join(["*", *_map_columns(plan, expr)])
+    typed = ",\n            ".join(_typed_columns(plan, expr, tag_plan))
     role = (
-        "CASE WHEN regexp_matches(b.iam_principal, '^arn:aws[a-z-]*:sts::[0-9]+:assumed-role/') "
-        "THEN regexp_extract(b.iam_principal, 'assumed-role/([^/]+)', 1) "
-        "WHEN regexp_matches(b.iam_principal, '^arn:aws[a-z-]*:iam::[0-9]+:role/') "
-        "THEN regexp_extract(b.iam_principal, '/([^/]+)$', 1) END"
+        "CASE WHEN regexp_matches(iam_principal, '^arn:aws[a-z-]*:sts::[0-9]+:assumed-role/') "
+        "THEN regexp_extract(iam_principal, 'assumed-role/([^/]+)', 1) "
+        "WHEN regexp_matches(iam_principal, '^arn:aws[a-z-]*:iam::[0-9]+:role/') "
+        "THEN regexp_extract(iam_principal, '/([^/]+)$', 1) END"
     )
     columns = {
-        "usage_start": "b.usage_start",
-        "usage_end": "b.usage_end",
-        "payer_account_id": "b.payer_account_id",
-        "usage_account_id": "b.usage_account_id",
-        "line_item_type": "b.line_item_type",
-        "billing_entity": "b.billing_entity",
-        "product_code": "b.product_code",
-        "product_name": "b.product_name",
-        "region": "COALESCE(b.region_column, u.region)",
-        "usage_type": "b.usage_type",
-        "operation": "b.operation",
-        "resource_id": "b.resource_id",
-        "pricing_unit": "b.pricing_unit",
-        "usage_amount": "b.usage_amount",
-        "tokens": "b.usage_amount * u.tokens_per_unit",
+        "region": "COALESCE(k.region, u.region)",
+        "tokens": "k.usage_amount * u.tokens_per_unit",
         "model": "u.model",
         "token_class": "u.token_class",
         "tier": "u.tier",
         "route": "u.route",
         "usage_family": "u.usage_family",
-        "inference_profile_id": (
-            "NULLIF(regexp_extract(b.resource_id, 'inference-profile/([^/]+)$', 1), '')"
-        ),
-        "iam_principal": "b.iam_principal",
-        "iam_role": role,
-        "cost_unblended": "b.cost_unblended",
-        "cost_net": "b.cost_net",
-        "cost_amortized": "b.cost_amortized",
-        "currency": "b.currency",
-        "invoice_id": "b.invoice_id",
-        "tags": "b.tags",
-        "principal_tags": "b.principal_tags",
-        "account_tags": "b.account_tags",
-        "team": "b.team",
-        "feature": "b.feature",
-        "environment": "b.environment",
-        "cost_center": "b.cost_center",
+        "inference_profile_id": "NULLIF(regexp_extract(k.resource_id, 'inference-profile/([^/]+)$', 1), '')",
+        "iam_role": role.replace("iam_principal", "k.iam_principal"),
         "source_format": sql_string(plan.source_format.value),
-        "source_file": source_file,
-        "source_line": "b.source_line",
+        "source_file": sql_string(plan.opened.source),
     }
-    missing = [name for name in COST_LINES.schema.names if name not in columns]
-    if missing:
-        raise RuntimeError(f"normalize_sql does not produce cost_lines columns {missing}")
-    select = ",\n            ".join(f"{columns[name]} AS {quote(name)}" for name in COST_LINES.schema.names)
-    in_scope = (
-        f"(b.product_code IN ({extra_codes}) OR COALESCE(suffix(b.product_name, {suffix}), false){feature_rule})"
+    select = ",\n            ".join(
+        f"{columns.get(name, 'k.' + quote(name))} AS {quote(name)}" for name in COST_LINES.schema.names
     )
     return f"""
-        WITH base AS ({base}), b AS ({tagged})
+        WITH maps AS (
+            SELECT {maps} FROM read_parquet({sql_string(str(plan.opened.parquet))}, file_row_number = true)
+        ), typed AS (
+            SELECT
+            {typed}
+            FROM maps
+        ), based AS (
+            SELECT *, {net_base} AS net_base FROM typed
+        ), costed AS (
+            SELECT *,
+                unblended AS cost_unblended,
+                {net} AS cost_net,
+                {amortized} AS cost_amortized,
+                {_standard_key(config, 'team')} AS team,
+                {_standard_key(config, 'feature')} AS feature,
+                {_standard_key(config, 'environment')} AS environment_raw,
+                {_standard_key(config, 'cost_center')} AS cost_center,
+                COALESCE(strftime(bill_period_start, '%Y-%m'), strftime(usage_start, '%Y-%m'), {hint})
+                    AS period,
+                {bedrock_condition(config, 'product_code', 'product_name')} AS is_bedrock
+            FROM based
+        ), keyed AS (
+            SELECT *,
+                {_environment(config, 'environment_raw')} AS environment,
+                CASE WHEN is_bedrock THEN concat_ws(chr(31), {key_parts}) END AS usage_key,
+                product_code IN ({scope_codes}) OR COALESCE(suffix(product_name, {suffix}), false){feature_rule}
+                    AS in_scope
+            FROM costed
+        )
         SELECT
             {select},
-            COALESCE(b.billing_period, '__none__') AS billing_period,
+            COALESCE(k.period, '{NO_PERIOD}') AS billing_period,
             CASE
-                WHEN b.billing_period IS NULL OR b.cost_unblended IS NULL THEN 'quarantine'
+                WHEN k.period IS NULL OR k.cost_unblended IS NULL THEN 'quarantine'
                 WHEN o.export_id IS NOT NULL AND o.export_id <> {sql_string(export_id)} THEN 'dup:' || o.export_id
-                WHEN {in_scope} THEN 'in'
+                WHEN k.in_scope THEN 'in'
                 ELSE 'out'
             END AS bucket
-        FROM b
-        LEFT JOIN usage_types u ON u.usage_key = b.usage_key
-        LEFT JOIN account_owners o
-            ON o.billing_period = b.billing_period AND o.usage_account_id = b.usage_account_id
+        FROM keyed k
+        LEFT JOIN usage_types u ON u.usage_key = k.usage_key
+        LEFT JOIN account_owners o ON o.billing_period = k.period AND o.usage_account_id = k.usage_account_id
     """
 
 
