@@ -207,12 +207,6 @@ def _ingest_batch(
 
     stats = merge_candidates(connection, lake, progress)
 
-    tokens = connection.sql(
-        "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(cache_read_tokens), 0), "
-        "coalesce(sum(cache_write_tokens), 0), coalesce(sum(output_tokens), 0) "
-        "FROM ranked WHERE is_new AND rank_in_request = 1"
-    ).fetchall()[0]
-
     report.objects_ingested += len(objects)
     report.lines_read += sum(parsed.lines_read.values())
     report.rows_loaded += stats.loaded
@@ -222,10 +216,10 @@ def _ingest_batch(
     report.lines_quarantined += len(quarantined)
     report.rows_unresolved_profile += int(unresolved[0])
     report.rows_unknown_model += int(unresolved[1])
-    report.input_tokens += int(tokens[0])
-    report.cache_read_tokens += int(tokens[1])
-    report.cache_write_tokens += int(tokens[2])
-    report.output_tokens += int(tokens[3])
+    report.input_tokens += stats.tokens[0]
+    report.cache_read_tokens += stats.tokens[1]
+    report.cache_write_tokens += stats.tokens[2]
+    report.output_tokens += stats.tokens[3]
     for schema_type, count in skipped:
         name = str(schema_type)
         report.skipped_schema_types[name] = report.skipped_schema_types.get(name, 0) + int(count)
@@ -290,6 +284,7 @@ def _build_candidates(
         coalesce(records.cache_read_tokens, 0) AS cache_read_tokens,
         coalesce(records.cache_write_tokens, 0) AS cache_write_tokens,
         CASE WHEN coalesce(records.cache_write_tokens, 0) = 0 THEN 0
+             WHEN records.body_cache_write_1h_tokens IS NULL THEN NULL
              ELSE least(records.body_cache_write_1h_tokens, records.cache_write_tokens) END AS cache_write_1h_tokens,
         coalesce(records.output_tokens, 0) AS output_tokens,
         CASE WHEN records.error_code IS NULL THEN 'success' ELSE 'error' END AS status,

@@ -33,11 +33,15 @@ _TOTAL = (
 
 @dataclass
 class MergeStats:
-    """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written."""
+    """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written.
+
+    ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept.
+    """
 
     loaded: int = 0
     duplicate: int = 0
     replaced: int = 0
+    tokens: tuple[int, int, int, int] = (0, 0, 0, 0)
     partitions_written: list[str] = field(default_factory=list)
 
 
@@ -103,6 +107,12 @@ def merge_candidates(
         """
     ).fetchall()[0]
     stats.loaded, stats.duplicate, stats.replaced = (int(value) for value in counts)
+    tokens = connection.sql(
+        "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(cache_read_tokens), 0), "
+        "coalesce(sum(cache_write_tokens), 0), coalesce(sum(output_tokens), 0) "
+        "FROM ranked WHERE is_new AND rank_in_request = 1"
+    ).fetchall()[0]
+    stats.tokens = (int(tokens[0]), int(tokens[1]), int(tokens[2]), int(tokens[3]))
 
     changed = connection.sql(
         "SELECT DISTINCT date FROM ranked "

@@ -104,7 +104,8 @@ _CACHE_WRITE_1H_BODY = (
 )
 _GUARDRAIL_BLOCKED = (
     f"CASE WHEN {_BODY} IS NULL THEN false "
-    f"WHEN NOT (contains({_BODY}, 'guardrail_intervened') OR contains({_BODY}, 'INTERVENED')) THEN false "
+    f"WHEN NOT (contains({_BODY}::VARCHAR, 'guardrail_intervened') OR contains({_BODY}::VARCHAR, 'INTERVENED')) "
+    "THEN false "
     "ELSE coalesce("
     f"json_extract_string({_BODY}, '$.stopReason') = 'guardrail_intervened' "
     f"OR json_extract_string({_BODY}, '$.stop_reason') = 'guardrail_intervened' "
@@ -150,7 +151,7 @@ FROM (
         {_CACHE_WRITE_TOKENS} AS cache_write_tokens,
         {_OUTPUT_TOKENS} AS output_tokens,
         CASE WHEN coalesce(input.cacheWriteInputTokenCount, 0) = 0
-             AND NOT (contains(coalesce({_BODY}, ''), '"1h"') OR contains(coalesce({_BODY}, ''), 'ephemeral_1h'))
+             AND NOT (contains(coalesce({_BODY}::VARCHAR, ''), '"1h"') OR contains(coalesce({_BODY}::VARCHAR, ''), 'ephemeral_1h'))
              THEN NULL ELSE {_CACHE_WRITE_1H_BODY} END AS body_cache_write_1h_tokens,
         {_GUARDRAIL_BLOCKED} AS guardrail_blocked
     FROM read_json($paths, format = 'newline_delimited', columns = $columns, filename = true,

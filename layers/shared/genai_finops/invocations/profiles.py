@@ -286,6 +286,12 @@ class ProfileResolver:
         """Build a resolver straight from source records, without a lake table."""
         return cls(ResolvedProfile(r.profile_id, r.model, r.route, dict(r.tags)) for r in records)
 
+    def with_fallback(self, other: ProfileResolver) -> ProfileResolver:
+        """Return a resolver that also knows ``other``'s profiles where this one lacks them."""
+        combined = dict(other._by_arn)
+        combined.update(self._by_arn)
+        return ProfileResolver(combined.values())
+
     def __len__(self) -> int:
         return len(self._by_arn)
 
