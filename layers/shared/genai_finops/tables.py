@@ -93,8 +93,6 @@ BILL_SUMMARY = TableSpec(
             ("product_code", pa.string()),
             ("in_genai_scope", pa.bool_()),
             ("currency", pa.string()),
-            ("duplicate_of_export", pa.string()),
-            ("quarantined", pa.bool_()),
             ("row_count", pa.int64()),
             ("cost_unblended", MONEY_TYPE),
             ("cost_net", MONEY_TYPE),

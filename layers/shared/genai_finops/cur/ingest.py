@@ -353,11 +353,10 @@ class _DeliveryRun:
         summary = connection.sql(
             f"""
             SELECT billing_period, source_format, line_item_type, product_code, bucket = 'in' AS in_genai_scope,
-                   currency, CASE WHEN bucket LIKE 'dup:%' THEN substr(bucket, 5) END AS duplicate_of_export,
-                   bucket = 'quarantine' AS quarantined, count(*) AS row_count,
+                   currency, count(*) AS row_count,
                    COALESCE(sum(cost_unblended), 0) AS cost_unblended, COALESCE(sum(cost_net), 0) AS cost_net,
                    COALESCE(sum(cost_amortized), 0) AS cost_amortized
-            FROM {relation} WHERE billing_period <> '{NO_PERIOD}'
+            FROM {relation} WHERE bucket IN ('in', 'out')
             GROUP BY ALL ORDER BY ALL
             """
         ).to_arrow_table()
@@ -473,6 +472,12 @@ def record_ingest_run(lake: Lake, rows: list[dict[str, Any]]) -> None:
 
 def _run_row(delivery: Delivery, report: PeriodReport, started: dt.datetime, status: str, message: str) -> dict[str, Any]:
     loaded = report.in_scope
+    if report.duplicate.rows:
+        others = ", ".join(report.duplicate_of)
+        message = (
+            f"{message}; {report.duplicate.rows} lines costing {report.duplicate.unblended:.2f} "
+            f"left out because export {others} already covers their accounts"
+        )
     return {
         "run_id": uuid.uuid4().hex,
         "started_at": started,
