@@ -1,0 +1,198 @@
+"""Each export format and encoding lands in cost_lines with the same columns and values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from genai_finops.config import parse_config
+from genai_finops.lake.local import LocalLake
+
+from .builders import (
+    cost_lines,
+    cur2_csv_gz,
+    cur2_parquet,
+    cur2_row,
+    focus_columns,
+    focus_row,
+    ingest,
+    legacy_row,
+    snake_legacy_parquet,
+    write_csv,
+)
+
+
+def _legacy_rows() -> list[dict[str, str]]:
+    return [
+        legacy_row(id="a", cost="0.30", amount="100", **{"resourceTags/user:Team": "search"}),
+        legacy_row(id="b", usage_type="USE1-Claude4.6Sonnet-output-tokens", cost="1.50", amount="100"),
+        legacy_row(id="c", product="AmazonEC2", usage_type="BoxUsage:m5.large", cost="2.00", unit="Hrs"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["cur.csv", "cur.csv.gz", "cur.csv.zip"])
+def test_legacy_csv_encodings_load_same_lines(lake: LocalLake, tmp_path: Path, name: str) -> None:
+    [report] = ingest(lake, write_csv(tmp_path / name, _legacy_rows()))
+    [period] = report.periods
+    assert period.billing_period == "2026-10"
+    assert period.source_formats == ["cur-legacy"]
+    assert period.read.rows == 3
+    assert period.read.unblended == Decimal("3.80")
+    assert period.in_scope.rows == 2
+    assert period.in_scope.unblended == Decimal("1.80")
+    assert period.out_of_scope.unblended == Decimal("2.00")
+    lines = cost_lines(lake)
+    assert [line["usage_type"] for line in lines] == [
+        "USE1-Claude4.6Sonnet-input-tokens",
+        "USE1-Claude4.6Sonnet-output-tokens",
+    ]
+    assert [line["source_line"] for line in lines] == [2, 3]
+
+
+def test_legacy_snake_case_parquet_loads(lake: LocalLake, tmp_path: Path) -> None:
+    [report] = ingest(lake, snake_legacy_parquet(tmp_path / "cur.parquet", _legacy_rows()))
+    [period] = report.periods
+    assert period.source_formats == ["cur-legacy"]
+    assert period.in_scope.unblended == Decimal("1.80")
+    first = cost_lines(lake)[0]
+    assert first["team"] == "search"
+    assert first["source_line"] == 1
+
+
+def test_legacy_line_fields_are_normalised(lake: LocalLake, tmp_path: Path) -> None:
+    ingest(lake, write_csv(tmp_path / "cur.csv", _legacy_rows()))
+    line = cost_lines(lake)[0]
+    assert line["payer_account_id"] == "000111222333"
+    assert line["usage_account_id"] == "012345678901"
+    assert line["model"] == "Claude4.6Sonnet"
+    assert line["token_class"] == "input"
+    assert line["tier"] == "standard"
+    assert line["route"] == "in_region"
+    assert line["usage_family"] == "model-inference"
+    assert line["tokens"] == 100_000.0
+    assert line["region"] == "us-east-1"
+    assert line["cost_unblended"] == Decimal("0.30")
+    assert line["currency"] == "USD"
+    assert line["usage_start"].isoformat() == "2026-10-05T10:00:00+00:00"
+    assert line["tags"] == {"team": "search"}
+
+
+def test_cur2_parquet_maps_and_principal(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [
+        cur2_row(
+            line_item_resource_id="arn:aws:bedrock:us-east-1:012345678901:application-inference-profile/prof123",
+            line_item_iam_principal="arn:aws:sts::012345678901:assumed-role/ChatBackend/session-42",
+            resource_tags={"user_team": "search", "user_environment": "Production"},
+            tags={"iamPrincipal/project": "alpha", "accountTag/owner": "platform", "user_feature": "chat"},
+        ),
+        cur2_row(line_item_product_code="AmazonS3", line_item_usage_type="TimedStorage-ByteHrs", pricing_unit="GB-Mo"),
+    ]
+    [report] = ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
+    assert report.periods[0].source_formats == ["cur2"]
+    [line] = cost_lines(lake)
+    assert line["inference_profile_id"] == "prof123"
+    assert line["iam_role"] == "ChatBackend"
+    assert line["team"] == "search"
+    assert line["environment"] == "prod"
+    assert line["feature"] == "chat"
+    assert line["principal_tags"] == {"project": "alpha"}
+    assert line["account_tags"] == {"owner": "platform"}
+    assert line["product_name"] == "Amazon Bedrock"
+
+
+def test_cur2_csv_gz_reads_json_maps(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [cur2_row(resource_tags={"user_team": "search"}, product={"product_name": "Amazon Bedrock"})]
+    [report] = ingest(lake, cur2_csv_gz(tmp_path / "cur2.csv.gz", rows))
+    assert report.periods[0].source_formats == ["cur2"]
+    [line] = cost_lines(lake)
+    assert line["team"] == "search"
+    assert line["cost_unblended"] == Decimal("0.3")
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2"])
+def test_focus_versions_load(lake: LocalLake, tmp_path: Path, version: str) -> None:
+    rows = [
+        focus_row(version, Tags='{"user:Team": "search", "application": "chat"}'),
+        focus_row(version, x_ServiceCode="AmazonEC2", ServiceName="Amazon EC2", BilledCost="2", EffectiveCost="1.5"),
+    ]
+    [report] = ingest(lake, write_csv(tmp_path / "focus.csv", rows, focus_columns(version)))
+    [period] = report.periods
+    assert period.source_formats == [f"focus-{version}"]
+    assert period.read.unblended == Decimal("2.30")
+    assert period.read.amortized == Decimal("1.80")
+    [line] = cost_lines(lake)
+    assert line["usage_type"] == "USE1-Claude4.6Sonnet-input-tokens"
+    assert line["token_class"] == "input"
+    assert line["team"] == "search"
+    assert line["feature"] == "chat"
+
+
+def test_account_ids_keep_leading_zeros(lake: LocalLake, tmp_path: Path) -> None:
+    ingest(lake, write_csv(tmp_path / "cur.csv", [legacy_row(payer="0099999999999", account="000000000042")]))
+    [line] = cost_lines(lake)
+    assert line["payer_account_id"] == "0099999999999"
+    assert line["usage_account_id"] == "000000000042"
+
+
+def test_written_files_match_table_schema(lake: LocalLake, tmp_path: Path) -> None:
+    from genai_finops.tables import COST_LINES
+
+    ingest(lake, write_csv(tmp_path / "cur.csv", _legacy_rows()))
+    files = sorted((lake.root / "tables" / "cost_lines").rglob("*.parquet"))
+    assert files
+    schema = pq.read_schema(files[0])
+    assert schema.names == COST_LINES.schema.names
+    for field in COST_LINES.schema:
+        assert schema.field(field.name).type == field.type, field.name
+
+
+def test_unknown_schema_is_skipped_with_warning(lake: LocalLake, tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    [report] = ingest(lake, other)
+    assert report.periods == []
+    assert report.skipped_files == [str(other)]
+    assert any("unknown schema" in warning and str(other) in warning for warning in report.warnings)
+
+
+class TestGenAIScope:
+    def test_marketplace_bedrock_edition_in_scope(self, lake: LocalLake, tmp_path: Path) -> None:
+        row = legacy_row(
+            entity="AWS Marketplace",
+            product="prod-abc123",
+            product_name="Claude 3 Haiku (Amazon Bedrock Edition)",
+            usage_type="USW2-MP:USW2_InputTokenCount-Units",
+            unit="Units",
+            amount="2.5",
+        )
+        ingest(lake, write_csv(tmp_path / "cur.csv", [row]))
+        [line] = cost_lines(lake)
+        assert line["model"] == "Claude 3 Haiku"
+        assert line["tokens"] == 2_500_000.0
+
+    def test_feature_tag_brings_line_in_scope(self, lake: LocalLake, tmp_path: Path) -> None:
+        row = legacy_row(product="AWSLambda", usage_type="USE1-Lambda-GB-Second", unit="GB-Seconds")
+        row["resourceTags/user:Feature"] = "chat"
+        [report] = ingest(lake, write_csv(tmp_path / "cur.csv", [row]))
+        [line] = cost_lines(lake)
+        assert line["feature"] == "chat"
+        assert line["token_class"] is None
+        assert line["tokens"] is None
+        assert report.periods[0].unknown_usage_types == {}
+
+    def test_extra_product_code_in_scope(self, lake: LocalLake, tmp_path: Path) -> None:
+        config = parse_config({"genai_scope": {"extra_product_codes": ["AmazonSageMaker"]}})
+        rows = [legacy_row(product="AmazonSageMaker", usage_type="USE1-Notebook:ml.t3.medium", unit="Hrs")]
+        ingest(lake, write_csv(tmp_path / "cur.csv", rows), config=config)
+        assert [line["product_code"] for line in cost_lines(lake)] == ["AmazonSageMaker"]
+
+    def test_unknown_bedrock_usage_type_is_kept_and_counted(self, lake: LocalLake, tmp_path: Path) -> None:
+        rows = [legacy_row(usage_type="USE1-BrandNewThing-Widgets", unit="Widgets", cost="0.10")]
+        [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
+        [line] = cost_lines(lake)
+        assert line["token_class"] is None
+        assert line["cost_unblended"] == Decimal("0.10")
+        assert report.periods[0].unknown_usage_types == {"USE1-BrandNewThing-Widgets": 1}
