@@ -7,12 +7,19 @@ that event; the log-object rule puts the same event, as JSON text, into the SQS 
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
     S3EventNotificationEventBridgeModel,
     SqsRecordModel,
 )
-from pydantic import Json
+from pydantic import BaseModel, Json, ValidationError
+
+from ..errors import InputError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ObjectCreatedEvent(S3EventNotificationEventBridgeModel):
@@ -42,3 +49,12 @@ class ObjectCreatedQueueRecord(SqsRecordModel):  # type: ignore[misc]
 
 class ScheduledEvent(EventBridgeModel):
     """An EventBridge scheduled event; only its id and time are used."""
+
+
+def parse_event(event: dict[str, Any], model: type[ModelT]) -> ModelT:
+    """Validate an event against its model; raise InputError naming the invalid fields, never their values."""
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as error:
+        fields = ", ".join(".".join(str(part) for part in item["loc"]) or "(top level)" for item in error.errors())
+        raise InputError(f"event is not a valid {model.__name__}; invalid or missing fields: {fields}") from None

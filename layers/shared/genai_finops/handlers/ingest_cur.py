@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..adapters.s3_objects import download_delivery
 from ..cur import Delivery, DeliveryReport, discover_deliveries, ingest_delivery
 from ..errors import FinOpsError, InputError
 from ..observability import logger, metrics, tracer
-from .events import ObjectCreatedEvent
+from .events import ObjectCreatedEvent, parse_event
 from .runtime import get_runtime
 
 # DuckDB's memory cap inside the function; the rest of the function's memory holds Arrow buffers.
@@ -65,7 +64,7 @@ def ingest_manifest(event: ObjectCreatedEvent, memory_limit: str | None) -> Deli
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Ingest the billing-export delivery whose manifest was created; return a short summary."""
-    created = parse(event=event, model=ObjectCreatedEvent)
+    created = parse_event(event, ObjectCreatedEvent)
     logger.append_keys(bucket=created.bucket, object_key=created.key, etag=created.etag)
     logger.info("manifest received")
     try:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..errors import FinOpsError
 from ..invocations import refresh_profiles
 from ..invocations.aws import BedrockProfileSource
 from ..observability import logger, metrics, tracer
-from .events import ScheduledEvent
-from .runtime import get_runtime
+from .events import ScheduledEvent, parse_event
+from .runtime import AwsRuntime, get_runtime
+
+
+def _bedrock_client(runtime: AwsRuntime) -> Any:
+    """Return a Bedrock control-plane client for the function's region."""
+    return runtime.session.client("bedrock")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -21,10 +25,10 @@ from .runtime import get_runtime
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Read the application inference profiles of this function's region and write the inventory."""
-    scheduled = parse(event=event, model=ScheduledEvent)
+    scheduled = parse_event(event, ScheduledEvent)
     runtime = get_runtime()
     region = runtime.session.region_name
-    source = BedrockProfileSource(clients=[runtime.session.client("bedrock")])
+    source = BedrockProfileSource(clients=[_bedrock_client(runtime)])
     try:
         count = refresh_profiles(runtime.lake, source, runtime.config)
     except FinOpsError:
