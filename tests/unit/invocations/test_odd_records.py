@@ -49,8 +49,8 @@ def test_cache_tokens_stored_apart_from_input(ingest: Ingest, lake: LocalLake) -
 def test_body_usage_used_only_when_top_level_missing(ingest: Ingest, lake: LocalLake) -> None:
     top_level = record("req-top", input={"inputTokenCount": 40}, output={"outputTokenCount": 9, "outputBodyJson": {
         "usage": {"inputTokens": 999, "outputTokens": 999, "cacheReadInputTokens": 5}}})  # fmt: skip
-    body_only = record("req-body", input={}, output={"outputBodyJson": {
-        "usage": {"inputTokens": 31, "outputTokens": 7, "cacheReadInputTokens": 200, "cacheWriteInputTokens": 60}}})  # fmt: skip
+    body_usage = {"inputTokens": 31, "outputTokens": 7, "cacheReadInputTokens": 200, "cacheWriteInputTokens": 60}
+    body_only = record("req-body", input={}, output={"outputBodyJson": {"usage": body_usage}})
     ingest([top_level, body_only])
     by_id = {row["request_id"]: row for row in rows(lake)}
     assert by_id["req-top"]["input_tokens"] == 40

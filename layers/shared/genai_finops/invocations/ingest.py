@@ -200,11 +200,6 @@ def _ingest_batch(
     )
 
     _build_candidates(connection, config, objects, user_key, resolver)
-    unresolved = connection.sql(
-        "SELECT count(*) FILTER (WHERE model IS NULL AND application_profile), "
-        "count(*) FILTER (WHERE model IS NULL AND NOT application_profile) FROM candidates"
-    ).fetchall()[0]
-
     stats = merge_candidates(connection, lake, progress)
 
     report.objects_ingested += len(objects)
@@ -214,8 +209,8 @@ def _ingest_batch(
     report.rows_replaced += stats.replaced
     report.lines_skipped += sum(int(count) for _, count in skipped)
     report.lines_quarantined += len(quarantined)
-    report.rows_unresolved_profile += int(unresolved[0])
-    report.rows_unknown_model += int(unresolved[1])
+    report.rows_unresolved_profile += stats.unresolved_profile
+    report.rows_unknown_model += stats.unknown_model
     report.input_tokens += stats.tokens[0]
     report.cache_read_tokens += stats.tokens[1]
     report.cache_write_tokens += stats.tokens[2]
@@ -229,8 +224,8 @@ def _ingest_batch(
 
     _write_quarantine(lake, objects, quarantined)
     _write_ledger(lake, objects, parsed.lines_read)
-    if unresolved[0]:
-        logger.warning("application inference profiles not resolved", extra={"request_count": int(unresolved[0])})
+    if stats.unresolved_profile:
+        logger.warning("application inference profiles not resolved", extra={"request_count": stats.unresolved_profile})
     logger.info(
         "invocation log objects ingested",
         extra={
@@ -295,8 +290,7 @@ def _build_candidates(
         user_keys.user_key,
         records.source_object,
         records.source_line,
-        strftime(records."timestamp", '%Y-%m-%d') AS date,
-        coalesce(model_lookup.application_profile, false) AS application_profile
+        strftime(records."timestamp", '%Y-%m-%d') AS date
     FROM records
     {attribution_joins(expressions)}
     LEFT JOIN object_info ON object_info.key = records.source_object

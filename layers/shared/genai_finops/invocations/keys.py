@@ -141,20 +141,14 @@ def register_model_lookup(
 ) -> None:
     """Register ``model_lookup``: logged model id to base model, profile, route and profile keys."""
     model_ids = [str(row[0]) for row in connection.sql("SELECT DISTINCT model_id FROM records").fetchall() if row[0]]
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in ("model_id", "model", "inference_profile_id", "route", "application_profile", "profile_resolved")
-    }
+    columns: dict[str, list[str | None]] = {name: [] for name in ("model_id", "model", "inference_profile_id", "route")}
     for key in ATTRIBUTION_KEYS:
         columns[f"profile_{key}"] = []
     for model_id in model_ids:
         model, profile_id, route = parse_model_id(model_id)
-        application = is_application_profile(model_id)
         keys: dict[str, str] = {}
-        resolved = None
-        if application and profile_id is not None:
+        if is_application_profile(model_id) and profile_id is not None:
             profile = resolver.resolve(profile_id)
-            resolved = profile is not None and profile.model is not None
             if profile is not None:
                 model, route = profile.model, profile.route
                 keys = standard_keys_from_tags(profile.tags, config.tag_standard)
@@ -162,14 +156,9 @@ def register_model_lookup(
         columns["model"].append(model)
         columns["inference_profile_id"].append(profile_id)
         columns["route"].append(route)
-        columns["application_profile"].append(application)
-        columns["profile_resolved"].append(resolved)
         for key in ATTRIBUTION_KEYS:
             columns[f"profile_{key}"].append(keys.get(key))
-    schema = pa.schema(
-        [(name, pa.bool_() if name in {"application_profile", "profile_resolved"} else pa.string()) for name in columns]
-    )
-    connection.register("model_lookup", pa.table(columns, schema=schema))
+    connection.register("model_lookup", pa.table(columns, schema=pa.schema([(n, pa.string()) for n in columns])))
 
 
 def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig) -> None:

@@ -35,13 +35,17 @@ _TOTAL = (
 class MergeStats:
     """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written.
 
-    ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept.
+    ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept;
+    ``unresolved_profile`` and ``unknown_model`` count kept new rows whose model is null because their
+    application profile is not in the inventory, or because their model id has no known form.
     """
 
     loaded: int = 0
     duplicate: int = 0
     replaced: int = 0
     tokens: tuple[int, int, int, int] = (0, 0, 0, 0)
+    unresolved_profile: int = 0
+    unknown_model: int = 0
     partitions_written: list[str] = field(default_factory=list)
 
 
@@ -113,6 +117,12 @@ def merge_candidates(
         "FROM ranked WHERE is_new AND rank_in_request = 1"
     ).fetchall()[0]
     stats.tokens = (int(tokens[0]), int(tokens[1]), int(tokens[2]), int(tokens[3]))
+    unresolved = connection.sql(
+        "SELECT count(*) FILTER (WHERE inference_profile_id LIKE 'arn:%:application-inference-profile/%'), "
+        "count(*) FILTER (WHERE inference_profile_id IS NULL OR inference_profile_id NOT LIKE 'arn:%') "
+        "FROM ranked WHERE is_new AND rank_in_request = 1 AND model IS NULL"
+    ).fetchall()[0]
+    stats.unresolved_profile, stats.unknown_model = int(unresolved[0]), int(unresolved[1])
 
     changed = connection.sql(
         "SELECT DISTINCT date FROM ranked "

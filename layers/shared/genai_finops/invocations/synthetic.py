@@ -96,8 +96,10 @@ SELECT
         WHEN stream_array THEN json_array(
             json_object('type', 'message_start', 'message', json_object('role', 'assistant',
                 'usage', json_object('input_tokens', input_tokens, 'output_tokens', 1,
-                    'cache_creation', json_object('ephemeral_1h_input_tokens', CASE WHEN write_1h THEN cache_write ELSE 0 END)))),
-            json_object('type', 'content_block_delta', 'index', 0, 'delta', json_object('type', 'text_delta', 'text', reply)),
+                    'cache_creation', json_object('ephemeral_1h_input_tokens',
+                        CASE WHEN write_1h THEN cache_write ELSE 0 END)))),
+            json_object('type', 'content_block_delta', 'index', 0,
+                'delta', json_object('type', 'text_delta', 'text', reply)),
             json_object('type', 'message_delta', 'delta', json_object('stop_reason',
                 CASE WHEN blocked THEN 'guardrail_intervened' ELSE 'end_turn' END), 'usage',
                 json_object('output_tokens', output_tokens)),
