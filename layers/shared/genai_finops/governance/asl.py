@@ -74,7 +74,7 @@ def substitute(definition_text: str, substitutions: Mapping[str, str]) -> str:
 def load_definition(definition_text: str, substitutions: Mapping[str, str]) -> dict[str, Any]:
     """Substitute placeholders, parse the JSON and check that every state is one this interpreter runs."""
     try:
-        definition = json.loads(substitute(definition_text, substitutions))
+        definition: dict[str, Any] = json.loads(substitute(definition_text, substitutions))
     except json.JSONDecodeError as error:
         raise AslError(f"state machine definition is not valid JSON: {error}") from error
     states = definition.get("States")
