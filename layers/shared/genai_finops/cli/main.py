@@ -11,7 +11,7 @@ from ..errors import FinOpsError
 from .common import add_common_options, context_from_args
 
 # Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
-COMMAND_MODULES = ("query", "ingest_cur", "ingest_logs", "attribute")
+COMMAND_MODULES = ("query", "ingest_cur", "ingest_logs", "attribute", "governance")
 
 
 def build_parser() -> argparse.ArgumentParser:
