@@ -41,9 +41,11 @@ SELECT
         sum(cache_write_cost) * 1000000 / nullif(sum(cache_write_tokens), 0) AS DECIMAL(38, 10)
     ) AS cache_write_cost_per_million,
     CAST(sum(output_cost) * 1000000 / nullif(sum(output_tokens), 0) AS DECIMAL(38, 10)) AS output_cost_per_million,
-    CAST(sum(CASE WHEN state = 'billed' THEN cost END) AS DOUBLE) / nullif(CAST(sum(cost) AS DOUBLE), 0)
+    CAST(coalesce(sum(CASE WHEN state = 'billed' THEN cost END), 0) AS DOUBLE)
+        / nullif(CAST(sum(cost) AS DOUBLE), 0)
         AS billed_share,
-    CAST(sum(CASE WHEN state = 'estimated' THEN cost END) AS DOUBLE) / nullif(CAST(sum(cost) AS DOUBLE), 0)
+    CAST(coalesce(sum(CASE WHEN state = 'estimated' THEN cost END), 0) AS DOUBLE)
+        / nullif(CAST(sum(cost) AS DOUBLE), 0)
         AS estimated_share
 FROM request_costs
 WHERE billing_period = CAST(? AS VARCHAR)

@@ -1,0 +1,288 @@
+"""Allocation of bill cells to requests: exact shares, matching keys and bill granularity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from genai_finops.attribution import AttributionResult
+from genai_finops.lake.local import LocalLake
+
+from .builders import HAIKU, PROFILE, cost_line, invocation, rows_by, write_cost_lines, write_invocations
+
+QUANTUM = Fraction(1, 10**10)
+
+Attribute = Callable[..., AttributionResult]
+
+
+def largest_remainder(total: str, weights: dict[str, int]) -> dict[str, Decimal]:
+    """Split ``total`` by ``weights`` with rational arithmetic: floors, then leftover quanta by remainder."""
+    units = Fraction(Decimal(total)) / QUANTUM
+    assert units.denominator == 1
+    weight_sum = sum(weights.values())
+    exact = {key: units * weight / weight_sum for key, weight in weights.items()}
+    floors = {key: value.numerator // value.denominator for key, value in exact.items()}
+    leftover = int(units) - sum(floors.values())
+    order = sorted(weights, key=lambda key: (-(exact[key] - floors[key]), key))
+    for key in order[:leftover]:
+        floors[key] += 1
+    return {key: Decimal(floor) * Decimal("1e-10") for key, floor in floors.items()}
+
+
+def billed(lake: LocalLake) -> dict[str, Decimal]:
+    table = lake.query("SELECT request_id, billed_cost FROM request_costs")
+    return {row["request_id"]: row["billed_cost"] for row in table.to_pylist()}
+
+
+def test_cell_split_is_largest_remainder(lake: LocalLake, attribute: Attribute) -> None:
+    weights = {"r1": 1, "r2": 1, "r3": 1, "r4": 7, "r5": 13, "r6": 2, "r7": 5}
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "10.0000000007", tokens=30)])
+    write_invocations(
+        lake, [invocation(key, "2026-01-05 10:30", input_tokens=weight) for key, weight in weights.items()]
+    )
+
+    attribute()
+
+    expected = largest_remainder("10.0000000007", weights)
+    assert billed(lake) == expected
+    assert sum(billed(lake).values()) == Decimal("10.0000000007")
+
+
+def test_large_cell_cost_is_exact(lake: LocalLake, attribute: Attribute) -> None:
+    # Large costs and weights make the first quotient inexact in double precision.
+    weights = {"a": 999_999_937, "b": 3, "c": 7_777_777, "d": 123_456_789}
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "98765432.0123456789", tokens=1.1e9)])
+    write_invocations(
+        lake, [invocation(key, "2026-01-05 10:30", input_tokens=weight) for key, weight in weights.items()]
+    )
+
+    attribute()
+
+    assert billed(lake) == largest_remainder("98765432.0123456789", weights)
+
+
+def test_negative_cell_cost_is_split(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "-1.0000000000", tokens=3)])
+    write_invocations(lake, [invocation(key, "2026-01-05 10:30", input_tokens=1) for key in ("a", "b", "c")])
+
+    attribute()
+
+    assert billed(lake) == {
+        "a": Decimal("-0.3333333334"),
+        "b": Decimal("-0.3333333333"),
+        "c": Decimal("-0.3333333333"),
+    }
+
+
+def test_token_classes_split_separately(lake: LocalLake, attribute: Attribute) -> None:
+    hour = "2026-01-05 10:00"
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line(hour, "0.30", token_class="input"),
+            cost_line(hour, "1.50", token_class="output", usage_type="USE1-Claude3.5Sonnet-output-tokens"),
+            cost_line(
+                hour, "0.03", token_class="cache_read", usage_type="USE1-Claude3.5Sonnet-cache-read-input-token-count"
+            ),
+            cost_line(
+                hour,
+                "0.40",
+                token_class="cache_write",
+                usage_type="USE1-Claude3.5Sonnet-cache-write-input-token-count",
+            ),
+            cost_line(
+                hour,
+                "0.90",
+                token_class="cache_write_1h",
+                usage_type="USE1-Claude3.5Sonnet-cache-write-input-token-count-1-hour",
+            ),
+        ],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation(
+                "a",
+                "2026-01-05 10:10",
+                input_tokens=100,
+                output_tokens=10,
+                cache_read_tokens=0,
+                cache_write_tokens=300,
+                cache_write_1h_tokens=200,
+            ),
+            invocation(
+                "b",
+                "2026-01-05 10:20",
+                input_tokens=200,
+                output_tokens=40,
+                cache_read_tokens=50,
+                cache_write_tokens=300,
+                cache_write_1h_tokens=100,
+            ),
+        ],
+    )
+
+    attribute()
+
+    rows = rows_by(lake.query("SELECT * FROM request_costs"), "request_id")
+    # input 0.30 by 100:200, output 1.50 by 10:40, cache read 0.03 to b only,
+    # 5-minute writes 0.40 by 100:200, 1-hour writes 0.90 by 200:100.
+    assert rows["a"]["input_cost"] == Decimal("0.1")
+    assert rows["b"]["input_cost"] == Decimal("0.2")
+    assert rows["a"]["output_cost"] == Decimal("0.3")
+    assert rows["b"]["output_cost"] == Decimal("1.2")
+    assert rows["a"]["cache_read_cost"] == Decimal("0")
+    assert rows["b"]["cache_read_cost"] == Decimal("0.03")
+    # 5-minute writes are cache_write_tokens minus the 1-hour share: a has 100, b has 200.
+    assert rows["a"]["cache_write_cost"] == Decimal("0.1333333333") + Decimal("0.6")
+    assert rows["b"]["cache_write_cost"] == Decimal("0.2666666667") + Decimal("0.3")
+    assert rows["a"]["billed_cost"] + rows["b"]["billed_cost"] == Decimal("3.13")
+    assert rows["a"]["matched_cells"] == 4
+    assert rows["b"]["matched_cells"] == 5
+
+
+def test_profile_cell_takes_only_its_requests(lake: LocalLake, attribute: Attribute) -> None:
+    hour = "2026-01-05 10:00"
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line(hour, "1.00", inference_profile_id=PROFILE, resource_id=PROFILE),
+            cost_line(hour, "3.00"),
+        ],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation("p1", "2026-01-05 10:01", input_tokens=10, inference_profile_id=PROFILE),
+            invocation("p2", "2026-01-05 10:02", input_tokens=30, inference_profile_id=PROFILE),
+            invocation("n1", "2026-01-05 10:03", input_tokens=10),
+            invocation("n2", "2026-01-05 10:04", input_tokens=20, inference_profile_id="us.anthropic.claude"),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {
+        "p1": Decimal("0.25"),
+        "p2": Decimal("0.75"),
+        "n1": Decimal("1.00"),
+        "n2": Decimal("2.00"),
+    }
+
+
+def test_principal_on_bill_restricts_match(lake: LocalLake, attribute: Attribute) -> None:
+    hour = "2026-01-05 10:00"
+    alice = "arn:aws:iam::012345678901:user/alice"
+    bob = "arn:aws:iam::012345678901:user/bob"
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [cost_line(hour, "2.00", iam_principal=alice), cost_line(hour, "5.00", iam_principal=bob)],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation("a1", "2026-01-05 10:01", input_tokens=10, principal=alice),
+            invocation("a2", "2026-01-05 10:02", input_tokens=30, principal=alice),
+            invocation("b1", "2026-01-05 10:03", input_tokens=99, principal=bob),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {"a1": Decimal("0.5"), "a2": Decimal("1.5"), "b1": Decimal("5.00")}
+
+
+def test_absent_bill_keys_do_not_restrict(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "4.00", route=None)])
+    write_invocations(
+        lake,
+        [
+            invocation("x", "2026-01-05 10:01", input_tokens=1, principal="arn:aws:iam::1:user/x", route="global"),
+            invocation("y", "2026-01-05 10:02", input_tokens=3, inference_profile_id=PROFILE, route="geo"),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {"x": Decimal("1.00"), "y": Decimal("3.00")}
+
+
+def test_daily_bill_matches_whole_day(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 00:00", "6.00", hours=24)])
+    write_invocations(
+        lake,
+        [
+            invocation("early", "2026-01-05 00:00", input_tokens=1),
+            invocation("late", "2026-01-05 23:59", input_tokens=2),
+            invocation("next", "2026-01-06 00:00", input_tokens=5),
+        ],
+    )
+
+    attribute()
+
+    rows = rows_by(lake.query("SELECT * FROM request_costs"), "request_id")
+    assert rows["early"]["billed_cost"] == Decimal("2.00")
+    assert rows["late"]["billed_cost"] == Decimal("4.00")
+    assert rows["next"]["billed_cost"] == Decimal("0")
+    assert rows["next"]["state"] == "estimated"
+    cell = lake.query("SELECT grain FROM attribution_cells").to_pylist()
+    assert cell == [{"grain": "day"}]
+
+
+def test_marketplace_model_name_matches_model_id(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line(
+                "2026-01-05 10:00",
+                "0.50",
+                usage_type="USE1-MP:USE1_InputTokenCount-Units",
+                model="Claude 3 Haiku",
+                billing_entity="AWS Marketplace",
+                product_code="prod-abc123",
+                product_name="Claude 3 Haiku (Amazon Bedrock Edition)",
+            ),
+            cost_line("2026-01-05 10:00", "0.70", model="Acme Writer", usage_type="USE1-AcmeWriter-input-tokens"),
+        ],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation("h", "2026-01-05 10:01", input_tokens=5, model=HAIKU),
+            invocation("w", "2026-01-05 10:02", input_tokens=5, model="acme.writer-v1:0"),
+        ],
+    )
+
+    attribute(config={"attribution": {"model_names": {"Acme Writer": "acme.writer-v1:0"}}})
+
+    assert billed(lake) == {"h": Decimal("0.50"), "w": Decimal("0.70")}
+    aliases = rows_by(lake.query("SELECT * FROM model_aliases"), "name")
+    assert aliases["Claude 3 Haiku"]["model_id"] == HAIKU
+    assert aliases["Claude 3 Haiku"]["source"] == "shipped"
+    assert aliases["Acme Writer"]["source"] == "config"
+
+
+@pytest.mark.parametrize("column", ["cost_unblended", "cost_net", "cost_amortized"])
+def test_configured_cost_column_is_allocated(lake: LocalLake, attribute: Attribute, column: str) -> None:
+    line = cost_line(
+        "2026-01-05 10:00",
+        "1",
+        cost_unblended=Decimal("1.00"),
+        cost_net=Decimal("0.90"),
+        cost_amortized=Decimal("0.95"),
+    )
+    write_cost_lines(lake, "2026-01", [line])
+    write_invocations(lake, [invocation("r", "2026-01-05 10:01", input_tokens=5)])
+
+    result = attribute(config={"attribution": {"cost_column": column}})
+
+    expected = {"cost_unblended": "1.00", "cost_net": "0.90", "cost_amortized": "0.95"}[column]
+    assert billed(lake) == {"r": Decimal(expected)}
+    assert result.bill_total == Decimal(expected)
