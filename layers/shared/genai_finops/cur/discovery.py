@@ -182,8 +182,15 @@ def _is_assembly_manifest(manifest: Path) -> bool:
     return _LEGACY_RANGE.match(manifest.parent.parent.name) is not None
 
 
+def _hidden(path: Path, root: Path) -> bool:
+    """Return True for files below a folder whose name starts with '.', such as the default lake ``.finops``."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+
+
 def _scan_folder(root: Path) -> list[Delivery]:
-    manifests = sorted(path for path in root.rglob("*Manifest.json") if path.is_file())
+    manifests = sorted(
+        path for path in root.rglob("*Manifest.json") if path.is_file() and not _hidden(path, root)
+    )
     # A legacy period folder's manifest names the current assembly; the assembly folders' own
     # manifests are then redundant, and older assemblies are superseded.
     period_level = {path.parent for path in manifests if _LEGACY_RANGE.match(path.parent.name)}
@@ -199,7 +206,7 @@ def _scan_folder(root: Path) -> list[Delivery]:
 
     groups: dict[Path, list[Path]] = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path in claimed:
+        if not path.is_file() or path in claimed or _hidden(path, root):
             continue
         if not is_data_file(path):
             if path.suffix.lower() != ".json" and not path.name.startswith("."):

@@ -38,6 +38,7 @@ from .normalize import (
     normalize_sql,
     plan_file,
     plan_tags,
+    purchase_check_sql,
     quote,
     read_totals_sql,
     required_missing,
@@ -241,6 +242,13 @@ class _DeliveryRun:
             usage_rows = connection.execute(distinct_usage_sql(plan, self.config)).fetchall()
             _create_usage_types(connection, usage_rows)
             read_rows, read_cost = connection.execute(read_totals_sql(plan)).fetchone() or (0, ZERO)
+            purchase_sql = purchase_check_sql(plan)
+            purchases = connection.execute(purchase_sql).fetchone() if purchase_sql else None
+            if purchases and purchases[0]:
+                self.report.warnings.append(
+                    f"{opened.source}: {purchases[0]} commitment purchase rows carry an EffectiveCost; their "
+                    "amortised cost is set to 0 because the usage they cover carries it"
+                )
             output = staging / "normalised" / f"f{index:05d}.parquet"
             output.parent.mkdir(parents=True, exist_ok=True)
             sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)

@@ -426,6 +426,18 @@ def normalize_sql(
     """
 
 
+def purchase_check_sql(plan: FilePlan) -> str | None:
+    """SELECT how many FOCUS commitment purchases carry an effective cost, which the rules set to 0."""
+    if not (plan.source_format.is_focus and plan.has("effective") and plan.has("commitment_id")):
+        return None
+    expr = Expressions(plan)
+    return (
+        f"SELECT count(*) FROM read_parquet({sql_string(str(plan.opened.parquet))}) "
+        f"WHERE {expr.text('line_item_type')} = 'Purchase' AND {expr.text('commitment_id')} IS NOT NULL "
+        f"AND {expr.money('effective')} <> 0"
+    )
+
+
 def map_keys_sql(plan: FilePlan, physical: str) -> str:
     """SELECT the distinct keys of one map column (tags arrive as a map in CUR 2.0 and FOCUS)."""
     mapped = Expressions(plan).map_of(physical)

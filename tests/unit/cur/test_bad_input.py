@@ -1,0 +1,126 @@
+"""Bad input fails its delivery with file and line, and never damages data already loaded."""
+
+from __future__ import annotations
+
+import gzip
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from genai_finops.errors import InputError
+from genai_finops.lake.local import LocalLake
+
+from .builders import LEGACY_COLUMNS, cost_lines, cur2_parquet, cur2_row, ingest, legacy_row, write_csv
+
+
+@pytest.fixture
+def loaded(lake: LocalLake, tmp_path: Path) -> LocalLake:
+    """A lake holding one good October line of export 'cost'."""
+    ingest(lake, write_csv(tmp_path / "good.csv", [legacy_row(cost="4.00")]), export_id="cost")
+    return lake
+
+
+def _assert_untouched(lake: LocalLake) -> None:
+    [line] = cost_lines(lake)
+    assert line["cost_unblended"] == Decimal("4.00")
+
+
+def test_header_only_file_loads_zero_rows(lake: LocalLake, tmp_path: Path) -> None:
+    [report] = ingest(lake, write_csv(tmp_path / "empty.csv", []))
+    assert report.periods == []
+    assert cost_lines(lake) == []
+
+
+def test_ragged_row_names_file_and_line(loaded: LocalLake, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bad.csv", [legacy_row(id="1"), legacy_row(id="2")])
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, path, export_id="cost")
+    assert str(path) in str(caught.value)
+    assert caught.value.line == 3
+    _assert_untouched(loaded)
+
+
+def test_bad_number_names_column_and_line(loaded: LocalLake, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bad.csv", [legacy_row(id="1"), legacy_row(id="2", cost="12,5x")])
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, path, export_id="cost")
+    message = str(caught.value)
+    assert caught.value.line == 3
+    assert "lineItem/UnblendedCost" in message
+    assert "12,5x" in message
+    _assert_untouched(loaded)
+
+
+def test_bad_date_names_column_and_line(loaded: LocalLake, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bad.csv", [legacy_row(start="yesterday")])
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, path, export_id="cost")
+    assert caught.value.line == 2
+    assert "lineItem/UsageStartDate" in str(caught.value)
+    _assert_untouched(loaded)
+
+
+def test_corrupt_gzip_fails_delivery(loaded: LocalLake, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv.gz"
+    whole = gzip.compress(("\n".join([",".join(LEGACY_COLUMNS)] * 2000)).encode())
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match="corrupt gzip"):
+        ingest(loaded, path, export_id="cost")
+    _assert_untouched(loaded)
+
+
+def test_corrupt_parquet_fails_delivery(loaded: LocalLake, tmp_path: Path) -> None:
+    good = cur2_parquet(tmp_path / "x.parquet", [cur2_row()])
+    data = good.read_bytes()
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(data[:4] + data[len(data) // 2 :])
+    with pytest.raises(InputError, match="corrupt Parquet"):
+        ingest(loaded, bad, export_id="cost")
+    _assert_untouched(loaded)
+
+
+def test_failed_delivery_is_recorded(loaded: LocalLake, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bad.csv", [legacy_row(cost="x")])
+    with pytest.raises(InputError):
+        ingest(loaded, path, export_id="cost")
+    runs = loaded.query_duckdb("SELECT status, message FROM ingest_runs ORDER BY started_at").to_pylist()
+    assert runs[-1]["status"] == "failed"
+    assert str(path) in runs[-1]["message"]
+
+
+def test_missing_optional_columns_warn_and_total(lake: LocalLake, tmp_path: Path) -> None:
+    columns = [name for name in LEGACY_COLUMNS if name != "lineItem/ResourceId"]
+    row = legacy_row(cost="1.10")
+    del row["lineItem/ResourceId"]
+    [report] = ingest(lake, write_csv(tmp_path / "cur.csv", [row], columns))
+    assert report.periods[0].read.unblended == Decimal("1.10")
+    assert any("resource_id" in warning and "tags" in warning for warning in report.warnings)
+
+
+def test_rows_without_period_or_cost_are_quarantined(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [
+        legacy_row(id="ok", cost="1.00"),
+        legacy_row(id="nocost", cost=""),
+        legacy_row(id="noperiod", period_start="", start="", cost="2.00"),
+    ]
+    [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
+    periods = {period.billing_period: period for period in report.periods}
+    assert periods["2026-10"].quarantined.rows == 1
+    assert periods["__none__"].quarantined.rows == 1
+    assert periods["__none__"].quarantined.unblended == Decimal("2.00")
+    assert all(period.balances() for period in report.periods)
+    assert len(cost_lines(lake)) == 1
+
+
+def test_tag_keys_differing_in_case_merge_with_warning(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [
+        legacy_row(id="1", **{"resourceTags/user:Team": "upper", "resourceTags/user:team": ""}),
+        legacy_row(id="2", **{"resourceTags/user:Team": "upper", "resourceTags/user:team": "lower"}),
+    ]
+    [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
+    assert [line["team"] for line in cost_lines(lake)] == ["upper", "lower"]
+    assert any("differing only in case" in warning for warning in report.warnings)
