@@ -723,7 +723,8 @@ SHOWBACK = TableSpec(
     partition_keys=PERIOD_PARTITION,
     row_meaning="One team and feature's GenAI cost in a billing period: direct, shared allocation, credits and net.",
     column_docs={
-        "team": "Team that receives the cost. Shared cost is allocated to teams and never has its own row.",
+        "team": "Team that receives the cost; NULL only for shared cost and credits left unallocated because "
+        "no team has cost of its own in the period.",
         "feature": "Feature; NULL for the team's cost with no feature (its untagged remainder).",
         "direct_cost": "Cost of requests and bill lines with this team and feature, environment known.",
         "untagged_cost": "Cost with this team and feature but no environment, or with no feature (feature NULL row).",
