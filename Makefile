@@ -6,12 +6,13 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 LAKE ?= .finops
 
-.PHONY: help install test lint typecheck template unit demo bench clean
+.PHONY: help install test lint typecheck template sam-build unit demo bench clean
 
 help:
 	@echo "make demo   - create the environment and run the pipeline locally on sample data"
 	@echo "make test   - lint, type check, template checks and the test suite (what CI runs)"
 	@echo "make bench  - benchmarks; writes docs/benchmarks.md"
+	@echo "make sam-build - build the Lambda functions and the shared layer into .aws-sam/build (no Docker)"
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +30,29 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# aws-sam-cli pins versions that conflict with the main environment, so it has its own venv.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# `sam build` needs the Lambda runtime's Python (3.13) on PATH; pyenv's copy is used when present.
+PYTHON313_DIR ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin
+SAM_PATH := $(PYTHON313_DIR):$(PATH)
+
+$(SAM_STAMP): requirements/sam.txt $(STAMP)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python -r requirements/sam.txt
+	touch $(SAM_STAMP)
+
+sam-build: $(SAM_STAMP)
+	@PATH="$(SAM_PATH)" command -v python3.13 >/dev/null || \
+		{ echo "sam build needs python3.13 on PATH (for example: pyenv install 3.13.0)" >&2; exit 1; }
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 PIP="$(CURDIR)/$(SAM_VENV)/bin/python -m pip" \
+		$(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir .aws-sam/build
+
+# cfn-lint fails on template errors; the size test measures the sam build output.
 template: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
+	$(MAKE) sam-build
+	$(BIN)/pytest -q -p no:cacheprovider -m package_size tests/template
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -44,4 +66,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(LAKE) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(LAKE) .aws-sam .pytest_cache .mypy_cache .ruff_cache
