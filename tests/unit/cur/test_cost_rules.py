@@ -69,7 +69,10 @@ def _costs(line: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
         ),
         (
             "Fee",
-            {"cost": "300.00", "reservation/ReservationARN": "arn:aws:ec2:us-east-1:012345678901:reserved-instances/r1"},
+            {
+                "cost": "300.00",
+                "reservation/ReservationARN": "arn:aws:ec2:us-east-1:012345678901:reserved-instances/r1",
+            },
             ("300.00", "300.00", "0"),
         ),
     ],

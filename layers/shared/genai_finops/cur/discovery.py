@@ -188,9 +188,7 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def _scan_folder(root: Path) -> list[Delivery]:
-    manifests = sorted(
-        path for path in root.rglob("*Manifest.json") if path.is_file() and not _hidden(path, root)
-    )
+    manifests = sorted(path for path in root.rglob("*Manifest.json") if path.is_file() and not _hidden(path, root))
     # A legacy period folder's manifest names the current assembly; the assembly folders' own
     # manifests are then redundant, and older assemblies are superseded.
     period_level = {path.parent for path in manifests if _LEGACY_RANGE.match(path.parent.name)}
@@ -217,7 +215,7 @@ def _scan_folder(root: Path) -> list[Delivery]:
             deliveries.append(_loose_delivery([path], None, None))
         else:
             groups.setdefault(path.parent, []).append(path)
-    for folder, files in groups.items():
+    for files in groups.values():
         export, period = _layout_of(files[0])
         deliveries.append(_loose_delivery(files, export, period))
     return deliveries

@@ -28,7 +28,7 @@ from ..lake.base import Lake
 from ..observability import logger
 from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
-from .formats import SourceFormat, detect_format, legacy_header_to_snake
+from .formats import detect_format, legacy_header_to_snake
 from .normalize import (
     NO_PERIOD,
     FilePlan,
@@ -147,9 +147,7 @@ def _create_usage_types(connection: duckdb.DuckDBPyConnection, rows: list[tuple[
         columns["usage_key"].append(key)
         for name in list(USAGE_TYPE_COLUMNS)[1:]:
             columns[name].append(getattr(info, name))
-    selects = ", ".join(
-        f"unnest(?::{sql_type}[]) AS {name}" for name, sql_type in USAGE_TYPE_COLUMNS.items()
-    )
+    selects = ", ".join(f"unnest(?::{sql_type}[]) AS {name}" for name, sql_type in USAGE_TYPE_COLUMNS.items())
     connection.execute(f"CREATE OR REPLACE TEMP TABLE usage_types AS SELECT {selects}", list(columns.values()))
 
 
@@ -252,10 +250,7 @@ class _DeliveryRun:
             output = staging / "normalised" / f"f{index:05d}.parquet"
             output.parent.mkdir(parents=True, exist_ok=True)
             sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)
-            connection.execute(
-                f"COPY ({sql}) TO {sql_string(str(output))} "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
+            connection.execute(f"COPY ({sql}) TO {sql_string(str(output))} (FORMAT parquet, COMPRESSION zstd)")
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise _diagnose(connection, plan, error) from error
         for merge in tag_plan.merges:
@@ -289,9 +284,7 @@ class _DeliveryRun:
             reports[self.delivery.billing_period] = PeriodReport(self.delivery.billing_period)
         if not files:
             return reports, pa.table({})
-        relation = (
-            f"read_parquet({_sql_list(files)})"
-        )
+        relation = f"read_parquet({_sql_list(files)})"
         grouped = connection.execute(
             f"""
             SELECT billing_period, bucket, source_file, source_format, line_item_type, product_code, currency,
@@ -303,7 +296,19 @@ class _DeliveryRun:
         ).fetchall()
         per_file: dict[str, Totals] = {}
         line_types: dict[str, set[str]] = {}
-        for period, bucket, source_file, source_format, lit, _code, currency, rows, unblended, net, amortized in grouped:
+        for (
+            period,
+            bucket,
+            source_file,
+            source_format,
+            lit,
+            _code,
+            currency,
+            rows,
+            unblended,
+            net,
+            amortized,
+        ) in grouped:
             totals = Totals(int(rows), Decimal(unblended), Decimal(net), Decimal(amortized))
             per_file[source_file] = per_file.get(source_file, Totals()).add(totals)
             line_types.setdefault(source_file, set()).add(lit)
@@ -469,16 +474,16 @@ def record_ingest_run(lake: Lake, rows: list[dict[str, Any]]) -> None:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     partition = {"kind": "cur", "run_date": today}
     names = INGEST_RUNS.schema.names
-    existing = lake.query(
-        f"SELECT {', '.join(names)} FROM ingest_runs WHERE kind = ? AND run_date = ?", ["cur", today]
-    )
+    existing = lake.query(f"SELECT {', '.join(names)} FROM ingest_runs WHERE kind = ? AND run_date = ?", ["cur", today])
     new = pa.Table.from_pylist(rows, schema=INGEST_RUNS.schema)
     combined = pa.concat_tables([existing.select(names).cast(INGEST_RUNS.schema), new])
     # NOTE: two ingests finishing at the same moment can lose one run row; the data partitions are unaffected.
     lake.write_partition("ingest_runs", partition, combined)
 
 
-def _run_row(delivery: Delivery, report: PeriodReport, started: dt.datetime, status: str, message: str) -> dict[str, Any]:
+def _run_row(
+    delivery: Delivery, report: PeriodReport, started: dt.datetime, status: str, message: str
+) -> dict[str, Any]:
     loaded = report.in_scope
     if report.duplicate.rows:
         others = ", ".join(report.duplicate_of)
@@ -530,7 +535,9 @@ def ingest_delivery(
             period = PeriodReport(hint, status=status)
             report.periods.append(period)
             record_ingest_run(lake, [_run_row(delivery, period, started, status, "nothing changed")])
-            logger.info("delivery skipped", extra={"export": delivery.export_id, "billing_period": hint, "status": status})
+            logger.info(
+                "delivery skipped", extra={"export": delivery.export_id, "billing_period": hint, "status": status}
+            )
             return report
 
     staging = lake.staging_dir()

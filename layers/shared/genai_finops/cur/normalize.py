@@ -10,7 +10,7 @@ export already covers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..config import GovernanceConfig, normalize_tag_key
@@ -75,7 +75,7 @@ def plan_file(opened: OpenedFile, source_format: SourceFormat) -> FilePlan:
         for header, physical in zip(opened.headers, opened.physical, strict=True):
             snake = legacy_header_to_snake(header) if "/" in header else header
             match_names.setdefault(snake, physical)
-    map_columns = {name for name in ("product", "discount") if name in match_names}
+    map_columns: set[str] = {name for name in ("product", "discount") if name in match_names}
     fields = resolve_fields(source_format, match_names, map_columns)
     if not source_format.is_focus and "discount" in match_names:
         fields["discount_map"] = match_names["discount"]
@@ -133,7 +133,7 @@ class Expressions:
         return f"CAST({self.raw(name)} AS TIMESTAMPTZ)"
 
 
-def plan_tags(plan: FilePlan, map_keys: dict[str, Sequence[str]]) -> TagPlan:
+def plan_tags(plan: FilePlan, map_keys: Mapping[str, Sequence[str]]) -> TagPlan:
     """Group every tag source of a file by (target map, normalised key).
 
     When several source keys normalise to the same key on a row, the all-lower-case spelling wins,
@@ -161,16 +161,19 @@ def plan_tags(plan: FilePlan, map_keys: dict[str, Sequence[str]]) -> TagPlan:
         tag_plan.sources[(target, key)] = [value for _, value in entries]
         spellings = sorted({raw for raw, _ in entries})
         if len(spellings) > 1 and len({raw.lower() for raw in spellings}) < len(spellings):
-            tag_plan.merges.append(f"{target}.{key} <- {', '.join(spellings)} (first with a value wins: {entries[0][0]})")
+            tag_plan.merges.append(
+                f"{target}.{key} <- {', '.join(spellings)} (first with a value wins: {entries[0][0]})"
+            )
     return tag_plan
 
 
 def _map_expression(tag_plan: TagPlan, target: str) -> str:
-    entries = [
-        f"{{'k': {sql_string(key)}, 'v': {sources[0] if len(sources) == 1 else 'COALESCE(' + ', '.join(sources) + ')'}}}"
-        for (map_target, key), sources in tag_plan.sources.items()
-        if map_target == target
-    ]
+    entries = []
+    for (map_target, key), sources in tag_plan.sources.items():
+        if map_target != target:
+            continue
+        value = sources[0] if len(sources) == 1 else f"COALESCE({', '.join(sources)})"
+        entries.append(f"{{'k': {sql_string(key)}, 'v': {value}}}")
     if not entries:
         return "CAST(MAP {} AS MAP(VARCHAR, VARCHAR))"
     return f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e.v IS NOT NULL))"
@@ -200,9 +203,7 @@ def _environment(config: GovernanceConfig, column: str) -> str:
 def _cur_costs(plan: FilePlan) -> tuple[str, str, str]:
     """Return the SQL of net_base, cost_net and cost_amortized over the ``typed`` step's columns."""
     zero = f"CAST(0 AS {MONEY_SQL_TYPE})"
-    net_base = (
-        "COALESCE(net_unblended, unblended + discount_total, unblended + discount_sum, unblended)"
-    )
+    net_base = "COALESCE(net_unblended, unblended + discount_total, unblended + discount_sum, unblended)"
     discount_types = ", ".join(sql_string(name) for name in DISCOUNT_LINE_TYPES)
     has_row_discounts = any(plan.has(name) for name in ("net_unblended", "discount_total", "discount_map"))
     # With per-row net or discount columns the usage rows already carry their discount, so a
@@ -395,17 +396,17 @@ def normalize_sql(
                 unblended AS cost_unblended,
                 {net} AS cost_net,
                 {amortized} AS cost_amortized,
-                {_standard_key(config, 'team')} AS team,
-                {_standard_key(config, 'feature')} AS feature,
-                {_standard_key(config, 'environment')} AS environment_raw,
-                {_standard_key(config, 'cost_center')} AS cost_center,
+                {_standard_key(config, "team")} AS team,
+                {_standard_key(config, "feature")} AS feature,
+                {_standard_key(config, "environment")} AS environment_raw,
+                {_standard_key(config, "cost_center")} AS cost_center,
                 COALESCE(strftime(bill_period_start, '%Y-%m'), strftime(usage_start, '%Y-%m'), {hint})
                     AS period,
-                {bedrock_condition(config, 'product_code', 'product_name')} AS is_bedrock
+                {bedrock_condition(config, "product_code", "product_name")} AS is_bedrock
             FROM based
         ), keyed AS (
             SELECT *,
-                {_environment(config, 'environment_raw')} AS environment,
+                {_environment(config, "environment_raw")} AS environment,
                 CASE WHEN is_bedrock THEN concat_ws(chr(31), {key_parts}) END AS usage_key,
                 product_code IN ({scope_codes}) OR COALESCE(suffix(product_name, {suffix}), false){feature_rule}
                     AS in_scope

@@ -58,9 +58,7 @@ def _gunzip(path: Path, target: Path, source: str) -> None:
         with gzip.open(path, "rb") as compressed, open(target, "wb") as plain:
             shutil.copyfileobj(compressed, plain, length=1 << 20)
     except (OSError, EOFError, zlib.error) as error:
-        raise InputError(
-            f"corrupt gzip file ({error}); download the delivery again", source=source
-        ) from error
+        raise InputError(f"corrupt gzip file ({error}); download the delivery again", source=source) from error
 
 
 def expand(path: Path, staging: Path) -> list[tuple[str, Path]]:

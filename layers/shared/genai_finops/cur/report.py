@@ -39,9 +39,7 @@ class Totals:
         )
 
     def describe(self) -> str:
-        return (
-            f"{self.rows} rows, unblended {self.unblended:.2f}, net {self.net:.2f}, amortised {self.amortized:.2f}"
-        )
+        return f"{self.rows} rows, unblended {self.unblended:.2f}, net {self.net:.2f}, amortised {self.amortized:.2f}"
 
 
 @dataclass

@@ -290,7 +290,7 @@ def parse_usage_type(
     rest = prefix.group("rest") if prefix else text
 
     compact = _compact(rest)
-    if "millionbatch" in compact or "tokencount" in compact and "-" not in rest:
+    if "millionbatch" in compact or ("tokencount" in compact and "-" not in rest):
         # The CamelCase form used by the AmazonBedrockFoundationModels price list, per million tokens.
         return UsageTypeInfo(
             token_class=_token_class(compact),
