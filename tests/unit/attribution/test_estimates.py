@@ -137,9 +137,9 @@ def test_divergence_above_tolerance_is_recorded(lake: LocalLake, attribute: Attr
         lake,
         "2026-01",
         [
-            # 1,000 Sonnet input tokens list at 0.003; the bill says 0.0045 (50% above).
+            # 1,000 Sonnet input tokens list at 0.003 and are billed 0.0045 (50% above).
             cost_line(hour, "0.0045", tokens=1000),
-            # 1,000 Haiku input tokens list at 0.00025; the bill says 0.00026 (4% above).
+            # 1,000 Haiku input tokens list at 0.00025 and are billed 0.00026 (4% above).
             cost_line(hour, "0.00026", tokens=1000, model="Claude3Haiku", usage_type="USE1-Claude3Haiku-input-tokens"),
         ],
     )

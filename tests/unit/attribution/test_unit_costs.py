@@ -1,4 +1,4 @@
-"""Unit economics, coverage and the plan-price comparison, on data with known answers."""
+"""Unit economics, coverage and the plan-price comparison, on data with known expected values."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Attribute one billing period: allocate the bill to requests, keep the remainder, derive unit costs.
 
 Every step is a Trino SQL file run through the lake. The intermediate tables (model names, bill-line
-groups, price catalog, bill cells) are written first because later SQL reads them; request costs and
-remainder are checked against the bill before they are published, so a period whose totals do not
-reconcile keeps its previous request costs, remainder and unit costs.
+groups, price catalog, bill cells) are written first because later SQL reads them. Request costs and
+remainder are checked against the bill before they are published. A period whose totals do not
+reconcile therefore keeps its previous request costs, remainder and unit costs.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _sum_money(table: pa.Table, column: str) -> Decimal:
 
 
 def write_model_aliases(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
-    """Map every model name of the period's bill and requests to its model id; write ``model_aliases``."""
+    """Map every model name of the period's bill and requests to its model id and write ``model_aliases``."""
     names = lake.query(load_query("model_names_used"), [str(period), period.start.isoformat(), period.end.isoformat()])
     aliases = load_model_names(config.attribution.model_names).alias_table(names.column("name").to_pylist())
     lake.write_partition("model_aliases", _partition(period), aliases)
@@ -66,7 +66,7 @@ def write_model_aliases(lake: Lake, config: GovernanceConfig, period: BillingPer
 
 
 def write_bill_lines(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
-    """Group and classify the period's cost lines; write ``attribution_bill_lines``."""
+    """Group and classify the period's cost lines and write ``attribution_bill_lines``."""
     params = [
         config.attribution.cost_column,
         str(period),
@@ -94,7 +94,7 @@ def write_price_catalog(lake: Lake, config: GovernanceConfig, period: BillingPer
 
 
 def write_cells(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
-    """Match requests to bill cells and record estimates and divergence; write ``attribution_cells``."""
+    """Match requests to bill cells, record estimates and divergence, and write ``attribution_cells``."""
     params = [str(period), *period.request_window(), str(config.attribution.divergence_tolerance_share)]
     cells = lake.query(load_query("attribution_cells"), params)
     lake.write_partition("attribution_cells", _partition(period), cells)

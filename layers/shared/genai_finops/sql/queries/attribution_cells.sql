@@ -1,7 +1,7 @@
--- Bill cells of one billing period: allocatable token usage grouped by the keys a request can match
--- (interval, account, region, usage type, model, token class, tier, route, inference profile, IAM
--- principal), with the requests that fall in each cell, their tokens, an estimate at the reference
--- (non-bill) price and, when no request matched, the reason.
+-- Bill cells of one billing period: allocatable token usage grouped by the keys a request can match.
+-- The keys are interval, account, region, usage type, model, token class, tier, route, inference
+-- profile and IAM principal. Each cell gets the requests that fall in it, their tokens, an estimate at
+-- the reference (non-bill) price and, when no request matched, the reason.
 --
 -- Matching rules, shared with request_costs.sql:
 -- * A request falls in a cell when its timestamp, truncated to the account's bill granularity (hour,

@@ -3,8 +3,8 @@
 --
 -- Allocation: each allocated cell of attribution_cells is split across its matched requests in
 -- proportion to their tokens of the cell's token class, exactly, with the largest-remainder method at
--- the money quantum 1e-10: a request gets floor(units * weight / total weight) quanta, and the quanta
--- left over go one each to the requests with the largest remainders (ties to the smaller request id).
+-- the money quantum 1e-10. A request gets floor(units * weight / total weight) quanta. The quanta left
+-- over go one each to the requests with the largest remainders, ties to the smaller request id.
 -- The matching rules are the ones in attribution_cells.sql and must stay identical.
 --
 -- The integer quotient is computed portably: Athena rounds decimal division half up and DuckDB divides
