@@ -76,7 +76,23 @@ def _costs(line: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
             ("300.00", "300.00", "0"),
         ),
     ],
-    ids=lambda value: value if isinstance(value, str) else None,
+    ids=[
+        "Usage",
+        "Tax",
+        "Fee",
+        "Credit",
+        "Refund",
+        "EdpDiscount",
+        "PrivateRateDiscount",
+        "BundledDiscount",
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "SavingsPlanRecurringFee",
+        "SavingsPlanUpfrontFee",
+        "DiscountedUsage",
+        "RIFee",
+        "Fee-reservation",
+    ],
 )
 def test_legacy_cost_rule(
     lake: LocalLake, tmp_path: Path, line_type: str, values: dict[str, str], expected: tuple[str, str, str]

@@ -93,7 +93,9 @@ def test_cur2_parquet_maps_and_principal(lake: LocalLake, tmp_path: Path) -> Non
     [report] = ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
     assert report.periods[0].source_formats == ["cur2"]
     [line] = cost_lines(lake)
-    assert line["inference_profile_id"] == "prof123"
+    assert line["inference_profile_id"] == (
+        "arn:aws:bedrock:us-east-1:012345678901:application-inference-profile/prof123"
+    )
     assert line["iam_role"] == "ChatBackend"
     assert line["team"] == "search"
     assert line["environment"] == "prod"

@@ -374,7 +374,10 @@ def normalize_sql(
         "tier": "u.tier",
         "route": "u.route",
         "usage_family": "u.usage_family",
-        "inference_profile_id": "NULLIF(regexp_extract(k.resource_id, 'inference-profile/([^/]+)$', 1), '')",
+        "inference_profile_id": (
+            "CASE WHEN regexp_matches(k.resource_id, "
+            "'^arn:aws[a-z-]*:bedrock:[^:]*:[0-9]*:(application-)?inference-profile/') THEN k.resource_id END"
+        ),
         "iam_role": role.replace("iam_principal", "k.iam_principal"),
         "source_format": sql_string(plan.source_format.value),
         "source_file": sql_string(plan.opened.source),
