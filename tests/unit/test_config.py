@@ -80,3 +80,11 @@ def test_principal_mapping_matches_role_glob() -> None:
     mapping = config.principals[0]
     assert mapping.matches(None, "chat-backend")
     assert not mapping.matches(None, "batch-backend")
+
+
+def test_relative_profile_file_resolves_beside_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "conf" / "gov.yaml"
+    config_file.parent.mkdir()
+    config_file.write_text("invocations:\n  inference_profiles_file: profiles.json\n", encoding="utf-8")
+    config = load_config(config_file)
+    assert config.invocations.inference_profiles_file == tmp_path / "conf" / "profiles.json"

@@ -409,7 +409,16 @@ def load_config(path: Path | str | None) -> GovernanceConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read governance configuration {path}: {error.strerror}") from error
-    return parse_config_text(text, str(path))
+    return _resolve_relative_paths(parse_config_text(text, str(path)), path.parent)
+
+
+def _resolve_relative_paths(config: GovernanceConfig, base: Path) -> GovernanceConfig:
+    """Make file paths in the configuration relative to the configuration file, not the working folder."""
+    profiles_file = config.invocations.inference_profiles_file
+    if profiles_file is None or profiles_file.is_absolute():
+        return config
+    invocations = config.invocations.model_copy(update={"inference_profiles_file": base / profiles_file})
+    return config.model_copy(update={"invocations": invocations})
 
 
 def parse_config_text(text: str, source: str) -> GovernanceConfig:

@@ -70,7 +70,7 @@ def test_bill_tokens_match_logged_tokens(generated: GeneratedData) -> None:
                      line_item_usage_amount * CASE pricing_unit WHEN 'Units' THEN 1000000 ELSE 1000 END AS tokens
               FROM read_parquet('{part}')
               WHERE line_item_usage_type NOT LIKE '%mantle%' AND line_item_usage_type NOT LIKE '%-batch'
-                AND product_region_code IN ('us-east-1', 'eu-west-1')
+                AND product_region_code IN ('us-east-1', 'eu-central-1')
                 AND line_item_line_item_type = 'Usage'
             )"""
     ).fetchall()[0]

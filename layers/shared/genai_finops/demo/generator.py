@@ -20,6 +20,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +37,7 @@ from .organisation import (
     BATCH_DISCOUNT,
     ENVIRONMENT_SHARE,
     FEATURES,
+    LOGGED_REGIONS,
     MODELS,
     PAYER_ACCOUNT,
     REGION_PREFIX,
@@ -615,7 +617,7 @@ def _cur2_table(lines: list[dict[str, Any]], period_start: dt.date, period_end: 
     )
 
 
-def _write_delivery(root: Path, period: str, table: pa.Table, execution_id: str) -> None:
+def _write_delivery(root: Path, period: str, table: pa.Table, execution_id: str, delivered_at: dt.datetime) -> None:
     export_root = root / BILLING_BUCKET / "cur2" / EXPORT_NAME
     data_dir = export_root / "data" / f"BILLING_PERIOD={period}"
     metadata_dir = export_root / "metadata" / f"BILLING_PERIOD={period}"
@@ -634,6 +636,10 @@ def _write_delivery(root: Path, period: str, table: pa.Table, execution_id: str)
     (metadata_dir / f"{EXPORT_NAME}-Metadata.json").write_text(
         json.dumps({"exportName": EXPORT_NAME, "billingPeriod": period}), encoding="utf-8"
     )
+    # File times stand in for S3 LastModified, which orders deliveries of the same period.
+    timestamp = delivered_at.timestamp()
+    for path in (part, *metadata_dir.iterdir()):
+        os.utime(path, (timestamp, timestamp))
 
 
 # -- writing invocation logs ------------------------------------------------------------------------
@@ -721,7 +727,7 @@ def write_logs(requests: pa.Table, root: Path, seed: int) -> int:
     """Write gzip NDJSON log objects, one per account, region and hour; return the number of records."""
     rng = np.random.default_rng(seed + 2)
     logged = requests.filter(pc.equal(requests["tier"], "standard"))
-    logged = logged.filter(pc.is_in(logged["region"], pa.array(["us-east-1", "eu-west-1"])))
+    logged = logged.filter(pc.is_in(logged["region"], pa.array(LOGGED_REGIONS)))
     hour = pc.floor_temporal(logged["timestamp"], unit="hour")
     logged = logged.append_column("hour", hour).sort_by(
         [("account_id", "ascending"), ("region", "ascending"), ("hour", "ascending"), ("timestamp", "ascending")]
@@ -876,15 +882,15 @@ def generate(out_dir: Path, *, end: dt.date, days: int = 90, scale: float = 1.0,
         period_lines = period_lines + list(_monthly_lines(period_start, bedrock))
         final = period_end <= end + dt.timedelta(days=1)
         table = _cur2_table(period_lines, period_start, period_end, final)
-        _write_delivery(billing_root, period, table, execution_id=f"exec-{period}-final")
+        delivered = dt.datetime.combine(min(period_end, end) + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC)
+        _write_delivery(billing_root, period, table, f"exec-{period}-final", delivered)
         if period == periods[-1]:
             # The early delivery covers the first half of the days generated in the last period.
             first_day = max(period_start, start)
             cutoff = dt.datetime.combine(first_day + (end - first_day) / 2, dt.time(), tzinfo=dt.UTC)
             partial = [line for line in period_lines if line["start"] < cutoff and line["line_item_type"] == "Usage"]
-            _write_delivery(
-                earlier_root, period, _cur2_table(partial, period_start, period_end, False), f"exec-{period}-early"
-            )
+            early_table = _cur2_table(partial, period_start, period_end, False)
+            _write_delivery(earlier_root, period, early_table, f"exec-{period}-early", cutoff + dt.timedelta(hours=8))
         genai = sum(
             (
                 Decimal(str(line["cost"]))

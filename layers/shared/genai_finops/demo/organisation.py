@@ -14,9 +14,9 @@ PAYER_ACCOUNT = "004455667788"
 ACCOUNTS = {"prod": "111122223333", "staging": "222233334444", "dev": "033344445555"}
 
 # Billing region prefixes used in usage types.
-REGION_PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-west-1": "EU"}
+REGION_PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-central-1": "EUC1"}
 # Model invocation logging is off in us-west-2, so its Bedrock cost has no requests behind it.
-LOGGED_REGIONS = ("us-east-1", "eu-west-1")
+LOGGED_REGIONS = ("us-east-1", "eu-central-1")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Feature:
 FEATURES = (
     Feature("chat-assistant", "support", "sonnet", 700, 2600, 420, 0.45, 0.08, users_at_start=900),
     Feature("rag-answer", "support", "haiku", 500, 3800, 300, 0.20, 0.04, users_at_start=600, route="geo"),
-    Feature("summarizer", "growth", "nova_pro", 260, 5200, 650, users_at_start=300, region="eu-west-1"),
+    Feature("summarizer", "growth", "nova_pro", 260, 5200, 650, users_at_start=300, region="eu-central-1"),
     Feature("classifier", "risk", "nova_lite", 900, 800, 20, users_at_start=150, user_growth_per_day=0.001),
     Feature("embeddings-pipeline", "platform", "titan_embed", 400, 1500, 0, users_at_start=40, batch=False),
     Feature("agent", "growth", "claude3_haiku", 180, 6200, 900, users_at_start=120, user_growth_per_day=0.01),
