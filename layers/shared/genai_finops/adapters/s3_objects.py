@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,8 +32,8 @@ class DownloadedObject:
 
 def local_path(root: Path, key: str) -> Path:
     """Return where an object key is stored below ``root``; reject keys that would leave it."""
-    parts = PurePosixPath(key).parts
-    if not parts or any(part in {"", ".", ".."} for part in parts) or key.startswith("/"):
+    parts = key.split("/")
+    if any(part in {"", ".", ".."} for part in parts):
         raise InputError("object key cannot be mirrored to a local path", source=key)
     return root.joinpath(*parts)
 
