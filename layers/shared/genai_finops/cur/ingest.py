@@ -216,8 +216,8 @@ class _DeliveryRun:
     ) -> _FileResult | None:
         source_format = detect_format(_match_headers(opened))
         if source_format is None:
-            shown = ", ".join(opened.headers[:4])
-            self.report.warnings.append(f"{opened.source}: unknown schema (columns {shown}, ...); file skipped")
+            first_columns = ", ".join(opened.headers[:4])
+            self.report.warnings.append(f"{opened.source}: unknown schema (columns {first_columns}, ...); file skipped")
             self.report.skipped_files.append(opened.source)
             return None
         plan = plan_file(opened, source_format)
@@ -519,9 +519,9 @@ def ingest_delivery(
 ) -> DeliveryReport:
     """Normalise every file of a delivery and publish each billing period found.
 
-    Raise InputError for a corrupt or malformed file and ReconciliationError when the rows and cost
-    read do not equal those loaded, left out of scope, quarantined and covered by another export;
-    in both cases nothing is published. The outcome is also recorded in ``ingest_runs``.
+    Raise InputError for a corrupt or malformed file. Raise ReconciliationError when the rows and cost
+    read do not equal those loaded, left out of scope, quarantined and covered by another export.
+    In both cases nothing is published. The outcome is also recorded in ``ingest_runs``.
     """
     say = progress or (lambda message: None)
     started = dt.datetime.now(dt.UTC)

@@ -1,11 +1,10 @@
 """Generate the DuckDB SELECT that turns one export file into ``cost_lines`` rows.
 
 One SELECT per file, built from the file's detected format and columns. It reads the file's Parquet
-form (see ``reading``), applies the cost rules of ``docs/cost-rules.md``, folds tags into one key space,
-joins the parsed usage types (one row per distinct usage type) and the account owners of other
-exports, and labels each row with a ``bucket``: ``in`` (GenAI scope), ``out`` (outside it),
-``quarantine`` (no billing period or no cost) or ``dup:<export>`` (an account and period that another
-export already covers).
+form (see ``reading``), applies the cost rules of ``docs/cost-rules.md`` and folds tags into one key
+space. It joins the parsed usage types (one row per distinct usage type) and the account owners of other
+exports. Each row gets a ``bucket``: ``in`` (GenAI scope), ``out`` (outside it), ``quarantine`` (no
+billing period or no cost) or ``dup:<export>`` (an account and period that another export already covers).
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ def quote(name: str) -> str:
 
 @dataclass
 class TagPlan:
-    """Which source expressions feed each normalised key of each tag map, and the case merges found."""
+    """Source expressions per normalised key of each tag map, and the case merges found."""
 
     sources: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     merges: list[str] = field(default_factory=list)
@@ -137,7 +136,7 @@ def plan_tags(plan: FilePlan, map_keys: Mapping[str, Sequence[str]]) -> TagPlan:
     """Group every tag source of a file by (target map, normalised key).
 
     When several source keys normalise to the same key on a row, the all-lower-case spelling wins,
-    then the others in byte order; the merge is reported as a warning.
+    then the others in byte order. Each such merge is listed in ``merges`` for a warning.
     """
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = {}
     expressions = Expressions(plan, layered=True)
@@ -207,7 +206,7 @@ def _cur_costs(plan: FilePlan) -> tuple[str, str, str]:
     discount_types = ", ".join(sql_string(name) for name in DISCOUNT_LINE_TYPES)
     has_row_discounts = any(plan.has(name) for name in ("net_unblended", "discount_total", "discount_map"))
     # With per-row net or discount columns the usage rows already carry their discount, so a
-    # discount line's own net cost is zero; without them the discount line is the only place it shows.
+    # discount line's own net cost is zero. Without them the discount line is the only place it shows.
     net = (
         f"CASE WHEN line_item_type IN ({discount_types}) THEN {zero} ELSE net_base END"
         if has_row_discounts
@@ -245,7 +244,7 @@ def required_missing(plan: FilePlan) -> list[str]:
 
 
 def usage_key(expr: Expressions) -> str:
-    """The join key of a row's usage type, product code, pricing unit and product name."""
+    """Build the join key of a row's usage type, product code, pricing unit and product name."""
     parts = [expr.text(name) for name in ("usage_type", "product_code", "pricing_unit", "product_name")]
     return "concat_ws(chr(31), " + ", ".join(f"COALESCE({part}, '')" for part in parts) + ")"
 

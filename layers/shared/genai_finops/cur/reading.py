@@ -45,7 +45,6 @@ class OpenedFile:
     physical: tuple[str, ...]
     types: dict[str, str]
     first_line: int
-    is_csv: bool
 
 
 def _magic(path: Path) -> bytes:
@@ -111,7 +110,7 @@ def open_file(
         described = connection.execute(
             "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(path)]
         ).fetchall()
-        return OpenedFile(source, path, names, names, {str(n): str(t) for n, t in described}, 1, False)
+        return OpenedFile(source, path, names, names, {str(n): str(t) for n, t in described}, 1)
 
     headers = _read_csv_header(path, source)
     if headers is None:
@@ -129,11 +128,14 @@ def open_file(
     except duckdb.Error as error:
         message = str(error)
         line = _CSV_LINE.search(message)
-        detail = message.split("\n", 3)
-        summary = " ".join(part.strip() for part in detail[:3] if part.strip())
+        expected = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+        if expected:
+            summary = f"expected {expected.group(1)} columns, found {expected.group(2)}"
+        else:
+            summary = message.splitlines()[0]
         raise InputError(
             f"malformed CSV row ({summary}); fix or re-export the file",
             source=source,
             line=int(line.group(1)) if line else None,
         ) from error
-    return OpenedFile(source, target, tuple(headers), physical, dict.fromkeys(physical, "VARCHAR"), 2, True)
+    return OpenedFile(source, target, tuple(headers), physical, dict.fromkeys(physical, "VARCHAR"), 2)

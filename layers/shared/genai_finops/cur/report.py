@@ -1,4 +1,4 @@
-"""What an ingest of one delivery read, loaded, left out and quarantined, per billing period."""
+"""Ingest reports: rows and costs read, loaded, left out and quarantined per billing period."""
 
 from __future__ import annotations
 
@@ -86,6 +86,8 @@ class DeliveryReport:
     def summary_lines(self) -> list[str]:
         """Return the human-readable summary the CLI prints, one line per fact."""
         lines = [f"delivery {self.export_id}/{self.delivery_id}"]
+        if not self.periods:
+            lines.append("  no billing lines")
         for period in self.periods:
             lines.append(f"  period {period.billing_period}: {period.status}")
             if period.status != "loaded":
@@ -104,8 +106,8 @@ class DeliveryReport:
                 lines.append(f"    quarantined {count} rows: {reason}")
             if period.unknown_usage_types:
                 total = sum(period.unknown_usage_types.values())
-                names = ", ".join(sorted(period.unknown_usage_types)[:5])
-                lines.append(f"    unknown usage types: {total} rows ({names})")
+                examples = ", ".join(sorted(period.unknown_usage_types)[:5])
+                lines.append(f"    unknown usage types: {total} rows ({examples})")
         for file in self.skipped_files:
             lines.append(f"  skipped {file}")
         for warning in self.warnings:

@@ -57,8 +57,6 @@ BILLING_REGION_CODES = {
     "ILC1": "il-central-1",
 }
 
-TOKEN_CLASSES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
-
 _REGION_PREFIX = re.compile(r"^(?P<code>[A-Z]{2,4}\d?)-(?P<rest>.+)$")
 _MARKETPLACE = re.compile(r"^(?:(?P<code>[A-Z]{2,4}\d?)-)?MP:(?:(?P<code2>[A-Z]{2,4}\d?)_)?(?P<rest>.+)$")
 # The token marker of first-party and mantle usage types; the model is what precedes it.
@@ -96,7 +94,7 @@ class UsageTypeInfo:
     """What one Bedrock usage type means.
 
     ``tokens_per_unit`` is how many tokens one unit of ``usage_amount`` is, taken from the row's own
-    pricing unit; it is None for charges that are not tokens or when the unit is not a token unit.
+    pricing unit. It is None for charges that are not tokens and for units that are not token units.
     ``recognized`` is False when no rule matched; such rows are kept with ``token_class`` None.
     """
 
