@@ -36,7 +36,7 @@ WORKGROUP = "genai-finops-test"
 
 @pytest.fixture(autouse=True)
 def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reject every network connection: moto answers in-process, so none is needed."""
+    """Reject every network connection, because moto serves every AWS call in-process."""
     original_connect = socket.socket.connect
 
     def guarded_connect(self: socket.socket, address: Any) -> None:

@@ -18,9 +18,9 @@ FUNCTIONS = ("IngestCurFunction", "IngestInvocationsFunction", "RefreshProfilesF
 # Lambda's limit on a function's code plus all its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
-# Unzipped size of the AWS SDK for pandas layer for python3.13: 167 MiB for release 3.16.0, as
-# measured with `du -h` in the aws/aws-sdk-pandas issue #3331 ("Stark increase in layer size with
-# version 3.16.1"). 3.16.1 grew to 204 MiB by linking ICU into Arrow; the build script of the
+# Unzipped size of the AWS SDK for pandas layer for python3.13: 167 MiB for release 3.16.0, measured
+# with `du -h` and reported in the aws/aws-sdk-pandas GitHub issue "Stark increase in layer size with
+# version 3.16.1". Release 3.16.1 grew to 204 MiB by linking ICU into Arrow. The build script of the
 # 3.17.0 layer that the template uses builds Arrow with ARROW_WITH_ICU=OFF again.
 # NOTE: this is a published figure for an earlier release, not a measurement of the deployed
 # version. Installing awswrangler 3.17.0's own PyPI wheels for aarch64 gives 272 MiB after the

@@ -27,7 +27,7 @@ class ObjectCreatedEvent(S3EventNotificationEventBridgeModel):
 
     @property
     def bucket(self) -> str:
-        """The bucket that holds the new object."""
+        """The bucket that contains the new object."""
         return self.detail.bucket.name
 
     @property

@@ -24,7 +24,7 @@ from ..observability import logger, metrics, tracer
 from .events import ObjectCreatedEvent, parse_event
 from .runtime import get_runtime
 
-# DuckDB's memory cap inside the function; the rest of the function's memory holds Arrow buffers.
+# Share of the function's memory that DuckDB may use; the rest is left for Arrow buffers.
 DUCKDB_MEMORY_FRACTION = 0.6
 
 

@@ -3,8 +3,8 @@
 Each record is processed on its own: download the object, then ingest it. The domain skips an object
 already ingested with the same key and ETag, so a redelivered message changes nothing. A record that
 fails (corrupt gzip, unreadable object, a body that is not the expected event) is reported back as a
-batch item failure; SQS delivers only that message again, and after the queue's receive limit it
-moves to the dead-letter queue. Side objects and the permission-check marker are acknowledged and
+batch item failure. SQS then delivers only that message again, and after the queue's receive limit
+it moves to the dead-letter queue. Side objects and the permission-check marker are acknowledged and
 skipped.
 """
 
@@ -34,7 +34,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=ObjectCreatedQueueRec
 
 @dataclass
 class _BatchState:
-    """What records of one batch share: the profile inventory is read once per batch, not per object."""
+    """State shared by the records of one batch; the profile inventory is read once per batch, not per object."""
 
     runtime: AwsRuntime
     user_key: UserKeyProvider

@@ -1,4 +1,4 @@
-"""What a Lambda container builds once per cold start: settings, boto3 session, lake and configuration."""
+"""The objects a Lambda container builds once per cold start: settings, boto3 session, lake and configuration."""
 
 from __future__ import annotations
 

@@ -148,9 +148,9 @@ class AthenaQueryEngine:
     Parameters are sent as Athena execution parameters (server-side ``?`` substitution), never
     formatted into the SQL text. The workgroup enforces its result location, encryption and
     bytes-scanned limit. With ``unload_uri`` set, results come back through ``UNLOAD`` as Parquet,
-    which keeps DECIMAL, timestamp, map and array columns typed; each query unloads into its own
-    folder below that URI, deleted after reading. Without it, awswrangler reads Athena's CSV result,
-    which returns map and array columns as text.
+    which keeps DECIMAL, timestamp, map and array columns typed. Each query unloads into its own
+    folder below that URI, and the folder is deleted after reading. Without ``unload_uri``,
+    awswrangler reads Athena's CSV result, which returns map and array columns as text.
     """
 
     def __init__(self, session: boto3.Session, database: str, workgroup: str, unload_uri: str | None) -> None:
@@ -228,7 +228,9 @@ class AwsLake:
         ]
         if missing:
             raise ConfigError(f"the AWS runtime needs these environment variables: {', '.join(missing)}")
-        assert settings.lake_bucket and settings.glue_database and settings.athena_workgroup
+        assert settings.lake_bucket
+        assert settings.glue_database
+        assert settings.athena_workgroup
         if session is None:
             session = boto3.Session(region_name=settings.region) if settings.region else boto3.Session()
         return cls(
@@ -291,16 +293,16 @@ class AwsLake:
         Return the table as it was before this call, or None when it was created now.
         """
         existing = self._get_table(spec.name)
-        wanted = self._table_input(spec, location)
+        expected = self._table_input(spec, location)
         try:
             if existing is None:
-                self._glue.create_table(DatabaseName=self.database, TableInput=wanted)
+                self._glue.create_table(DatabaseName=self.database, TableInput=expected)
                 logger.info("glue table created", extra={"table": spec.name, "database": self.database})
                 return None
             current_columns = existing.get("StorageDescriptor", {}).get("Columns", [])
             current_keys = existing.get("PartitionKeys", [])
-            same_columns = _column_pairs(current_columns) == _column_pairs(wanted["StorageDescriptor"]["Columns"])
-            same_keys = _column_pairs(current_keys) == _column_pairs(wanted["PartitionKeys"])
+            same_columns = _column_pairs(current_columns) == _column_pairs(expected["StorageDescriptor"]["Columns"])
+            same_keys = _column_pairs(current_keys) == _column_pairs(expected["PartitionKeys"])
             if not (same_columns and same_keys):
                 # Keep the current location: for an unpartitioned table it moves only when published.
                 current_location = existing.get("StorageDescriptor", {}).get("Location", location)
@@ -390,7 +392,10 @@ class AwsLake:
             )
 
     def _delete_generation(self, table: str, location: str) -> None:
-        """Delete a replaced generation's objects; a failure leaves orphans but never loses data."""
+        """Delete a replaced generation's objects.
+
+        It runs after the catalog swap, so a failure only leaves unreferenced objects behind.
+        """
         key = self._key_of(location)
         if key is None or not key.startswith(self._table_prefix(table)):
             logger.warning("previous location is outside the lake; not deleted", extra={"table": table})
