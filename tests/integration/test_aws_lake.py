@@ -102,8 +102,8 @@ def test_athena_type_rejects_unmapped_type() -> None:
         (1.5, "DOUBLE '1.5'"),
         ("2026-10", "'2026-10'"),
         ("O'Brien", "'O''Brien'"),
-        (date(2026, 10, 1), "DATE '2026-10-01'"),
-        (datetime(2026, 10, 1, 12, 30, tzinfo=UTC), "TIMESTAMP '2026-10-01 12:30:00.000000'"),
+        (date(2026, 10, 1), "CAST('2026-10-01' AS DATE)"),
+        (datetime(2026, 10, 1, 12, 30, tzinfo=UTC), "CAST('2026-10-01 12:30:00.000000' AS TIMESTAMP)"),
     ],
 )
 def test_athena_literal_of_parameter(value: Any, expected: str) -> None:

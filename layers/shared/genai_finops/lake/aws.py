@@ -89,7 +89,9 @@ def athena_literal(value: Any) -> str:
     """Render one query parameter as the SQL literal that Athena's execution parameters expect.
 
     Athena substitutes each ``?`` with the literal text given for it, so strings must carry their
-    own quotes. Timezone-aware datetimes are converted to UTC, because lake timestamps are UTC.
+    own quotes, and dates and timestamps are cast from strings as the Athena user guide shows
+    ("Use parameterized queries"). Timezone-aware datetimes are converted to UTC, because lake
+    timestamps are UTC.
     """
     if value is None:
         return "NULL"
@@ -110,9 +112,9 @@ def athena_literal(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
-        return f"TIMESTAMP '{value.isoformat(sep=' ', timespec='microseconds')}'"
+        return f"CAST('{value.isoformat(sep=' ', timespec='microseconds')}' AS TIMESTAMP)"
     if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
+        return f"CAST('{value.isoformat()}' AS DATE)"
     raise LakeError(
         f"query parameter of type {type(value).__name__} is not supported; pass str, int, "
         "float, bool, Decimal, date, datetime or None"
@@ -146,7 +148,8 @@ class AthenaQueryEngine:
     """Runs queries on Athena through awswrangler, in one workgroup and database.
 
     Parameters are sent as Athena execution parameters (server-side ``?`` substitution), never
-    formatted into the SQL text. The workgroup enforces its result location, encryption and
+    formatted into the SQL text. Athena accepts ``?`` only in WHERE clauses of SELECT, INSERT INTO,
+    CTAS and UNLOAD statements. The workgroup enforces its result location, encryption and
     bytes-scanned limit. With ``unload_uri`` set, results come back through ``UNLOAD`` as Parquet,
     which keeps DECIMAL, timestamp, map and array columns typed. Each query unloads into its own
     folder below that URI, and the folder is deleted after reading. Without ``unload_uri``,
