@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
 import io
@@ -153,3 +154,52 @@ def truncated_gzip(records: list[dict[str, Any]]) -> bytes:
     """Return a gzip NDJSON object cut off in the middle, as a broken upload leaves it."""
     whole = log_object_bytes(records)
     return whole[: len(whole) // 2]
+
+
+# -- legacy CUR -------------------------------------------------------------------------------------
+
+LEGACY_HEADER = [
+    "identity/LineItemId", "bill/InvoiceId", "bill/BillingEntity", "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate", "lineItem/UsageAccountId",
+    "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UsageEndDate", "lineItem/ProductCode",
+    "lineItem/UsageType", "lineItem/Operation", "lineItem/ResourceId", "lineItem/UsageAmount",
+    "lineItem/CurrencyCode", "lineItem/UnblendedCost", "product/ProductName", "product/region", "pricing/unit",
+    "resourceTags/user:Team",
+]  # fmt: skip
+LEGACY_ROWS = [
+    ["l-1", "", "AWS", PAYER, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", MEMBER, "Usage",
+     "2026-10-05T10:00:00Z", "2026-10-05T11:00:00Z", "AmazonBedrock", "USE1-Claude4.5Sonnet-input-tokens",
+     "InvokeModelInference", "", "100", "USD", "0.30", "Amazon Bedrock", "us-east-1", "1K tokens", "search"],
+    ["l-2", "", "AWS", PAYER, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", MEMBER, "Usage",
+     "2026-10-05T10:00:00Z", "2026-10-05T11:00:00Z", "AmazonS3", "USE1-TimedStorage-ByteHrs",
+     "StandardStorage", "", "10", "USD", "0.23", "Amazon Simple Storage Service", "us-east-1", "GB-Mo", ""],
+]  # fmt: skip
+LEGACY_UNBLENDED_IN_SCOPE = Decimal("0.30")
+
+
+def put_legacy_delivery(session: boto3.Session, bucket: str, manifest_key: str, assembly_id: str) -> str:
+    """Write a legacy CUR delivery: one CSV.gz part, the period manifest and the assembly manifest.
+
+    Return the key of the assembly folder's manifest, which names the same files as the period's.
+    """
+    period_folder = manifest_key.rsplit("/", 1)[0]
+    report_name = manifest_key.rsplit("/", 1)[-1].removesuffix("-Manifest.json")
+    part_key = f"{period_folder}/{assembly_id}/{report_name}-1.csv.gz"
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([LEGACY_HEADER, *LEGACY_ROWS])
+    manifest = {
+        "assemblyId": assembly_id,
+        "account": PAYER,
+        "reportName": report_name,
+        "compression": "GZIP",
+        "contentType": "text/csv",
+        "billingPeriod": {"start": "20261001T000000.000Z", "end": "20261101T000000.000Z"},
+        "bucket": bucket,
+        "reportKeys": [part_key],
+    }
+    assembly_manifest_key = f"{period_folder}/{assembly_id}/{report_name}-Manifest.json"
+    s3 = session.client("s3")
+    s3.put_object(Bucket=bucket, Key=part_key, Body=gzip.compress(text.getvalue().encode()))
+    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket=bucket, Key=assembly_manifest_key, Body=json.dumps(manifest).encode())
+    return assembly_manifest_key

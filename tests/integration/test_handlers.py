@@ -23,6 +23,7 @@ from genai_finops.handlers import ingest_cur, ingest_invocations, refresh_profil
 
 from .builders import (
     CUR2_UNBLENDED_IN_SCOPE,
+    LEGACY_UNBLENDED_IN_SCOPE,
     MEMBER,
     PROFILE_ARN,
     event_object,
@@ -30,6 +31,7 @@ from .builders import (
     log_object_bytes,
     log_record,
     put_cur2_delivery,
+    put_legacy_delivery,
     sqs_record_objects,
     truncated_gzip,
 )
@@ -147,6 +149,30 @@ def test_event_that_is_not_object_created_is_rejected(handler_env: GlueDuckDbEng
     del event["detail"]["object"]
     with pytest.raises(InputError, match=r"invalid or missing fields: detail\.object"):
         ingest_cur.lambda_handler(event, FakeLambdaContext())
+
+
+def test_legacy_manifest_loads_and_assembly_manifest_is_no_op(
+    aws: boto3.Session, handler_env: GlueDuckDbEngine
+) -> None:
+    event = load_event("s3_object_created_legacy_cur_manifest.json")
+    bucket, key = event_object(event)
+    assembly_manifest_key = put_legacy_delivery(aws, bucket, key, "asm-20261102")
+
+    result = ingest_cur.lambda_handler(event, FakeLambdaContext())
+
+    assert result["periods"] == {"2026-10": "loaded"}
+    assert result["delivery_id"] == "asm-20261102"
+    total = handler_env.run("SELECT sum(cost_unblended) AS total, max(team) AS team FROM cost_lines", [])
+    assert total.column("total")[0].as_py() == LEGACY_UNBLENDED_IN_SCOPE
+    assert total.column("team")[0].as_py() == "search"
+
+    # S3 also reports the assembly folder's manifest; it names the same delivery, so nothing changes.
+    locations = _partition_locations(aws, "cost_lines")
+    assembly_event = copy.deepcopy(event)
+    assembly_event["detail"]["object"]["key"] = assembly_manifest_key
+    again = ingest_cur.lambda_handler(assembly_event, FakeLambdaContext())
+    assert again["periods"] == {"2026-10": "already loaded"}
+    assert _partition_locations(aws, "cost_lines") == locations
 
 
 # -- ingest_invocations ---------------------------------------------------------------------------
