@@ -65,7 +65,7 @@ def test_ingest_prints_summary_and_progress(tree: Path, tmp_path: Path, capsys: 
     assert "skipped: permission_check 1, side_object 1" in captured.out
     assert "with an unresolved application inference profile: 1" in captured.out
     assert "found 1 log objects" in captured.err
-    assert "published invocations date=2026-11-03" in captured.err
+    assert "published 1 invocations partitions: 2026-11-03" in captured.err
 
     assert main(["ingest-logs", str(tree), "--lake", str(lake), "--format", "json", "--quiet"]) == 0
     second = json.loads(capsys.readouterr().out)

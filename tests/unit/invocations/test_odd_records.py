@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.config import GovernanceConfig
@@ -14,6 +15,7 @@ from genai_finops.invocations import LocalUserKey, ProfileResolver, ingest_log_o
 from genai_finops.invocations.ingest import QUARANTINE_PREFIX
 from genai_finops.invocations.objects import LogObject, file_etag
 from genai_finops.lake.local import LocalLake
+from genai_finops.tables import INVOCATIONS
 
 from .conftest import Ingest, rows
 from .logs import SECRET_MARKER, bucket_key, record, stream_record, write_object
@@ -323,3 +325,9 @@ def test_empty_object_reads_no_lines(lake: LocalLake, tmp_path: Path) -> None:
     assert report.objects_ingested == 2
     assert report.lines_read == 0
     assert report.balanced
+
+
+def test_parquet_files_match_table_schema(ingest: Ingest, lake: LocalLake) -> None:
+    ingest([record("a", requestMetadata={"team": "t"}), stream_record("b", 3, 4)])
+    (file,) = list(lake.root.rglob("*.parquet"))
+    assert pq.read_schema(file).remove_metadata() == INVOCATIONS.schema

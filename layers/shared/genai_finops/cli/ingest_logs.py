@@ -29,7 +29,7 @@ from ..invocations.objects import SkippedObject
 from ..observability import logger
 from .common import Context
 
-DEFAULT_BATCH_MB = 256
+DEFAULT_BATCH_MB = 64
 
 
 def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentParser], None]) -> None:

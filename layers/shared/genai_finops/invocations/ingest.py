@@ -46,16 +46,6 @@ from .user_key import UserKeyProvider
 LEDGER_PREFIX = "invocations/ingested/"
 QUARANTINE_PREFIX = "invocations/quarantine/"
 
-_PROBLEM = """
-    CASE
-        WHEN request_id IS NULL OR trim(request_id) = '' THEN 'missing requestId'
-        WHEN NOT has_timestamp THEN 'missing timestamp'
-        WHEN "timestamp" IS NULL THEN 'invalid timestamp'
-        WHEN least(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens) < 0
-            THEN 'negative token count'
-    END
-"""
-
 
 @dataclass
 class LogIngestReport:
@@ -183,23 +173,19 @@ def _ingest_batch(
     if progress is not None:
         progress(f"parsed {len(objects)} log objects, {sum(parsed.lines_read.values())} lines")
 
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_PROBLEM} AS problem FROM records")
     quarantined = list(parsed.quarantined)
     for key, line, reason in connection.sql(
-        f"SELECT source_object, source_line, problem FROM checked WHERE schema_type = '{SCHEMA_TYPE}' "
-        "AND problem IS NOT NULL ORDER BY ALL"
+        "SELECT source_object, source_line, problem FROM records WHERE problem IS NOT NULL ORDER BY ALL"
     ).fetchall():
         quarantined.append(QuarantinedLine(str(key), int(line), str(reason)))
     skipped = connection.sql(
-        f"SELECT coalesce(schema_type, '(missing)'), count(*) FROM checked "
+        f"SELECT coalesce(schema_type, '(missing)'), count(*) FROM records "
         f"WHERE schema_type IS DISTINCT FROM '{SCHEMA_TYPE}' GROUP BY ALL"
     ).fetchall()
-    connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE records AS SELECT * EXCLUDE (problem) FROM checked "
-        f"WHERE schema_type = '{SCHEMA_TYPE}' AND problem IS NULL"
-    )
 
     _build_candidates(connection, config, objects, user_key, resolver)
+    # Dropping each intermediate table as soon as the next one exists keeps the peak at about two tables.
+    connection.execute("DROP TABLE records")
     stats = merge_candidates(connection, lake, progress)
 
     report.objects_ingested += len(objects)
@@ -291,7 +277,7 @@ def _build_candidates(
         records.source_object,
         records.source_line,
         strftime(records."timestamp", '%Y-%m-%d') AS date
-    FROM records
+    FROM (SELECT * FROM records WHERE schema_type = '{SCHEMA_TYPE}' AND problem IS NULL) AS records
     {attribution_joins(expressions)}
     LEFT JOIN object_info ON object_info.key = records.source_object
     """

@@ -17,10 +17,10 @@ import datetime as dt
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..lake.base import Lake
 from ..tables import INVOCATIONS
@@ -53,14 +53,11 @@ def _in_list(values: Sequence[str]) -> str:
     return "(" + ", ".join("?" for _ in values) + ")"
 
 
-def _load_partitions(connection: duckdb.DuckDBPyConnection, lake: Lake, dates: Sequence[str]) -> None:
-    if not dates:
-        return
+def _load_partitions(lake: Lake, dates: Sequence[str]) -> pa.Table:
     columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
-    existing = lake.query(f"SELECT {columns} FROM invocations WHERE date IN {_in_list(dates)}", list(dates))
-    connection.register("existing_rows", existing)
-    connection.execute(f"INSERT INTO pool SELECT {columns}, false AS is_new FROM existing_rows")
-    connection.unregister("existing_rows")
+    if not dates:
+        return INVOCATIONS.full_schema.empty_table()
+    return lake.query(f"SELECT {columns} FROM invocations WHERE date IN {_in_list(dates)}", list(dates))
 
 
 def merge_candidates(
@@ -74,8 +71,6 @@ def merge_candidates(
     if not new_dates:
         return stats
     existing_dates = {partition["date"] for partition in lake.partitions(INVOCATIONS.name)}
-    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE pool AS SELECT {columns}, true AS is_new FROM candidates")
 
     load_dates = [date for date in new_dates if date in existing_dates]
     neighbours = sorted(
@@ -89,8 +84,9 @@ def merge_candidates(
         ).fetchall()
         connection.unregister("neighbour_ids")
         load_dates += sorted(str(row[0]) for row in shared)
-    _load_partitions(connection, lake, load_dates)
+    connection.register("existing_rows", _load_partitions(lake, load_dates))
 
+    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ranked AS
@@ -98,59 +94,76 @@ def merge_candidates(
             PARTITION BY request_id
             ORDER BY {_TOTAL} DESC, source_object, source_line, is_new
         ) AS rank_in_request
-        FROM pool
+        FROM (
+            SELECT {columns}, true AS is_new FROM candidates
+            UNION ALL
+            SELECT {columns}, false AS is_new FROM existing_rows
+        )
         """
     )
+    connection.unregister("existing_rows")
+    connection.execute("DROP TABLE candidates")
+    _count(connection, stats)
+
+    changed = [
+        str(row[0])
+        for row in connection.sql(
+            "SELECT DISTINCT date FROM ranked "
+            "WHERE (is_new AND rank_in_request = 1) OR (NOT is_new AND rank_in_request > 1) ORDER BY date"
+        ).fetchall()
+    ]
+    _publish(connection, lake, changed)
+    stats.partitions_written = changed
+    if progress is not None and changed:
+        progress(f"published {len(changed)} invocations partitions: {', '.join(changed)}")
+    return stats
+
+
+def _count(connection: duckdb.DuckDBPyConnection, stats: MergeStats) -> None:
     counts = connection.sql(
         """
         SELECT
             count(*) FILTER (WHERE is_new AND rank_in_request = 1),
             count(*) FILTER (WHERE is_new AND rank_in_request > 1),
-            count(*) FILTER (WHERE NOT is_new AND rank_in_request > 1)
+            count(*) FILTER (WHERE NOT is_new AND rank_in_request > 1),
+            coalesce(sum(input_tokens) FILTER (WHERE is_new AND rank_in_request = 1), 0),
+            coalesce(sum(cache_read_tokens) FILTER (WHERE is_new AND rank_in_request = 1), 0),
+            coalesce(sum(cache_write_tokens) FILTER (WHERE is_new AND rank_in_request = 1), 0),
+            coalesce(sum(output_tokens) FILTER (WHERE is_new AND rank_in_request = 1), 0),
+            count(*) FILTER (WHERE is_new AND rank_in_request = 1 AND model IS NULL
+                             AND inference_profile_id LIKE 'arn:%:application-inference-profile/%'),
+            count(*) FILTER (WHERE is_new AND rank_in_request = 1 AND model IS NULL
+                             AND (inference_profile_id IS NULL OR inference_profile_id NOT LIKE 'arn:%'))
         FROM ranked
         """
     ).fetchall()[0]
-    stats.loaded, stats.duplicate, stats.replaced = (int(value) for value in counts)
-    tokens = connection.sql(
-        "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(cache_read_tokens), 0), "
-        "coalesce(sum(cache_write_tokens), 0), coalesce(sum(output_tokens), 0) "
-        "FROM ranked WHERE is_new AND rank_in_request = 1"
-    ).fetchall()[0]
-    stats.tokens = (int(tokens[0]), int(tokens[1]), int(tokens[2]), int(tokens[3]))
-    unresolved = connection.sql(
-        "SELECT count(*) FILTER (WHERE inference_profile_id LIKE 'arn:%:application-inference-profile/%'), "
-        "count(*) FILTER (WHERE inference_profile_id IS NULL OR inference_profile_id NOT LIKE 'arn:%') "
-        "FROM ranked WHERE is_new AND rank_in_request = 1 AND model IS NULL"
-    ).fetchall()[0]
-    stats.unresolved_profile, stats.unknown_model = int(unresolved[0]), int(unresolved[1])
-
-    changed = connection.sql(
-        "SELECT DISTINCT date FROM ranked "
-        "WHERE (is_new AND rank_in_request = 1) OR (NOT is_new AND rank_in_request > 1) ORDER BY date"
-    ).fetchall()
-    for (date,) in changed:
-        _publish_date(connection, lake, str(date))
-        stats.partitions_written.append(str(date))
-        if progress is not None:
-            progress(f"published invocations date={date}")
-    return stats
+    values = [int(value) for value in counts]
+    stats.loaded, stats.duplicate, stats.replaced = values[0:3]
+    stats.tokens = (values[3], values[4], values[5], values[6])
+    stats.unresolved_profile, stats.unknown_model = values[7], values[8]
 
 
-def _publish_date(connection: duckdb.DuckDBPyConnection, lake: Lake, date: str) -> None:
-    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.schema.names)
-    reader = connection.sql(
-        f'SELECT {columns} FROM ranked WHERE rank_in_request = 1 AND date = ? ORDER BY "timestamp", request_id',
-        params=[date],
-    ).to_arrow_reader(batch_size=65536)
+def _publish(connection: duckdb.DuckDBPyConnection, lake: Lake, dates: Sequence[str]) -> None:
+    """Write the kept rows of each date in one parallel Parquet pass, then publish each partition."""
+    if not dates:
+        return
+    columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
     staging = lake.staging_dir()
-    file = staging / "part-00000.parquet"
-    with pq.ParquetWriter(file, INVOCATIONS.schema, compression="zstd") as writer:
-        for batch in reader:
-            writer.write_table(pa.Table.from_batches([batch]).cast(INVOCATIONS.schema))
     try:
-        lake.publish_partition(INVOCATIONS.name, {"date": date}, [file])
+        connection.execute(
+            f"COPY (SELECT {columns} FROM ranked WHERE rank_in_request = 1 AND date IN {_in_list(dates)}) "
+            f"TO '{_sql_path(staging)}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (date))",
+            list(dates),
+        )
+        for date in dates:
+            files = sorted((staging / f"date={date}").glob("*.parquet"))
+            lake.publish_partition(INVOCATIONS.name, {"date": date}, files)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _shift(date: str, days: int) -> str:

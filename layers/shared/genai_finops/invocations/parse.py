@@ -117,19 +117,34 @@ _GUARDRAIL_BLOCKED = (
 )
 
 RECORDS_COLUMNS = """
-    source_object VARCHAR, source_line BIGINT, schema_type VARCHAR, request_id VARCHAR,
+    source_object VARCHAR, source_line BIGINT, row_in_scan BIGINT, schema_type VARCHAR, request_id VARCHAR,
     "timestamp" TIMESTAMPTZ, has_timestamp BOOLEAN, record_account_id VARCHAR, record_region VARCHAR,
     record_inference_region VARCHAR, operation VARCHAR, model_id VARCHAR, principal VARCHAR,
     request_metadata MAP(VARCHAR, VARCHAR), error_code VARCHAR, input_tokens BIGINT, cache_read_tokens BIGINT,
-    cache_write_tokens BIGINT, output_tokens BIGINT, body_cache_write_1h_tokens BIGINT, guardrail_blocked BOOLEAN
+    cache_write_tokens BIGINT, output_tokens BIGINT, body_cache_write_1h_tokens BIGINT, guardrail_blocked BOOLEAN,
+    problem VARCHAR
 """
 
-# One row per non-blank line: the record number, what happened to it and, for good records, its fields.
+# Why a ModelInvocationLog record cannot be loaded; NULL for a good record. least() skips NULLs.
+_PROBLEM = """
+    CASE
+        WHEN scan.schema_type IS DISTINCT FROM 'ModelInvocationLog' THEN NULL
+        WHEN scan.request_id IS NULL OR trim(scan.request_id) = '' THEN 'missing requestId'
+        WHEN NOT scan.has_timestamp THEN 'missing timestamp'
+        WHEN scan."timestamp" IS NULL THEN 'invalid timestamp'
+        WHEN least(scan.input_tokens, scan.cache_read_tokens, scan.cache_write_tokens, scan.output_tokens) < 0
+            THEN 'negative token count'
+    END
+"""
+
+# One row per non-blank line, in file order: its fields and, for a bad record, the problem. The record
+# number (``source_line``) is filled in afterwards from ``row_in_scan`` and the object's first row.
 _RECORDS_SELECT = f"""
 SELECT
     objects.key AS source_object,
-    (scan.row_in_scan - min(scan.row_in_scan) OVER (PARTITION BY scan.filename) + 1)::BIGINT AS source_line,
-    scan.* EXCLUDE (filename, row_in_scan)
+    NULL::BIGINT AS source_line,
+    scan.* EXCLUDE (filename),
+    {_PROBLEM} AS problem
 FROM (
     SELECT
         filename,
@@ -222,6 +237,11 @@ def parse_objects(connection: duckdb.DuckDBPyConnection, objects: Sequence[LogOb
             for obj in group:
                 _parse_one(connection, obj, compression, result)
 
+    connection.execute(
+        "UPDATE records SET source_line = records.row_in_scan - firsts.first_row + 1 "
+        "FROM (SELECT source_object, min(row_in_scan) AS first_row FROM records GROUP BY ALL) AS firsts "
+        "WHERE records.source_object = firsts.source_object"
+    )
     counts = connection.sql("SELECT source_object, count(*) FROM records GROUP BY ALL").fetchall()
     for key, count in counts:
         result.lines_read[key] = int(count)
@@ -251,7 +271,7 @@ def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compressio
         try:
             connection.execute(
                 "INSERT INTO records BY NAME SELECT * FROM (" + _records_sql([str(cleaned)], "none") + ") "
-                "WHERE source_line NOT IN (SELECT unnest($bad))",
+                "WHERE row_in_scan NOT IN (SELECT unnest($bad))",
                 {"bad": sorted(bad_records) or [0]},
             )
         except duckdb.Error:
