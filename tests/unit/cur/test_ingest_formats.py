@@ -198,3 +198,20 @@ class TestGenAIScope:
         assert line["token_class"] is None
         assert line["cost_unblended"] == Decimal("0.10")
         assert report.periods[0].unknown_usage_types == {"USE1-BrandNewThing-Widgets": 1}
+
+
+@pytest.mark.parametrize(
+    ("principal", "role"),
+    [
+        ("arn:aws:sts::012345678901:assumed-role/ChatBackend/session-42", "ChatBackend"),
+        ("arn:aws:sts::012345678901:assumed-role/ChatBackend/other-session", "ChatBackend"),
+        ("arn:aws:iam::012345678901:role/service/BatchRunner", "BatchRunner"),
+        ("arn:aws:iam::012345678901:user/alice", None),
+        ("BedrockAPIKey-abc123", None),
+    ],
+)
+def test_iam_role_groups_sessions(lake: LocalLake, tmp_path: Path, principal: str, role: str | None) -> None:
+    ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", [cur2_row(line_item_iam_principal=principal)]))
+    [line] = cost_lines(lake)
+    assert line["iam_principal"] == principal
+    assert line["iam_role"] == role

@@ -359,11 +359,12 @@ def normalize_sql(
     )
     maps = ", ".join(["*", *_map_columns(plan, expr)])
     typed = ",\n            ".join(_typed_columns(plan, expr, tag_plan))
+    # LIKE and split_part instead of regular expressions: these run on every row of the bill.
     role = (
-        "CASE WHEN regexp_matches(iam_principal, '^arn:aws[a-z-]*:sts::[0-9]+:assumed-role/') "
-        "THEN regexp_extract(iam_principal, 'assumed-role/([^/]+)', 1) "
-        "WHEN regexp_matches(iam_principal, '^arn:aws[a-z-]*:iam::[0-9]+:role/') "
-        "THEN regexp_extract(iam_principal, '/([^/]+)$', 1) END"
+        "CASE WHEN iam_principal LIKE 'arn:aws%:sts::%:assumed-role/%' "
+        "THEN split_part(split_part(iam_principal, ':assumed-role/', 2), '/', 1) "
+        "WHEN iam_principal LIKE 'arn:aws%:iam::%:role/%' "
+        "THEN string_split(iam_principal, '/')[-1] END"
     )
     columns = {
         "region": "COALESCE(k.region, u.region)",
@@ -374,8 +375,8 @@ def normalize_sql(
         "route": "u.route",
         "usage_family": "u.usage_family",
         "inference_profile_id": (
-            "CASE WHEN regexp_matches(k.resource_id, "
-            "'^arn:aws[a-z-]*:bedrock:[^:]*:[0-9]*:(application-)?inference-profile/') THEN k.resource_id END"
+            "CASE WHEN k.resource_id LIKE 'arn:aws%:bedrock:%:inference-profile/%' "
+            "OR k.resource_id LIKE 'arn:aws%:bedrock:%:application-inference-profile/%' THEN k.resource_id END"
         ),
         "iam_role": role.replace("iam_principal", "k.iam_principal"),
         "source_format": sql_string(plan.source_format.value),
