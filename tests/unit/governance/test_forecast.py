@@ -122,9 +122,11 @@ def test_remainder_projected_flat(lake: LocalLake) -> None:
     )
     table = build_forecast(lake, parse_config({}), "2026-11", "run-1", MADE_AT)
 
-    [flat] = _month_rows(table, "2027-01", "stress", method="flat")
+    [flat] = _month_rows(table, "2027-01", "base", method="flat")
     assert flat["cost"] == Decimal("7.25")
     assert flat["team"] == "support"
+    [stress] = _month_rows(table, "2027-01", "stress", method="flat")
+    assert stress["cost"] == Decimal("7.25") * Decimal("1.5")
 
 
 def test_requests_without_users(lake: LocalLake) -> None:

@@ -164,3 +164,11 @@ def test_subscribe_kind_filter(sns_sqs: boto3.Session, lake: LocalLake) -> None:
     router.send([_threshold(None), failed])
 
     assert [m["kind"] for m in _received(sns_sqs, url)] == ["run_failed"]
+
+
+def test_teams_routed_to_finops_keep_separate_keys() -> None:
+    first = _threshold("team-a")
+    second = _threshold("team-b")
+
+    assert first.team == second.team == "finops"
+    assert first.idempotency_key != second.idempotency_key

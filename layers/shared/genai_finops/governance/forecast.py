@@ -10,7 +10,8 @@ requests per active user follow their trend; cost per request stays at the curre
 base scenario, is lowered by the configured levers in the optimized scenario, and the stress scenario
 multiplies volume. A trend is the geometric mean of month-over-month ratios, clamped to [-50%, +100%]
 a month so that one launch month does not explode the projection. Cost no request received (remainder)
-is projected flat at its current month, per team and feature.
+is projected flat at its current month, per team and feature, and multiplied like volume in the stress
+scenario (most of it is usage without logged requests, such as a region with logging off).
 
 The prediction interval is cost x (1 +/- z x e x sqrt(months ahead)), where e is the mean absolute
 percentage error of earlier base forecasts of the feature (from ``forecast_accuracy``), else the
@@ -257,6 +258,7 @@ def _add_flat_remainder(
     level: float,
 ) -> None:
     relative_error = float(config.forecast.default_relative_error)
+    multiplier = config.forecast.stress_volume_multiplier
     remainder = lake.query(load_query("governance_remainder_months"), [period, period]).to_pylist()
     for row in sorted(remainder, key=lambda item: (item["team"] or "", item["feature"] or "")):
         current = to_money(row["cost"])
@@ -280,10 +282,18 @@ def _add_flat_remainder(
                     "interval_level": level,
                     "relative_error": relative_error,
                 }
+                factor = multiplier if scenario == "stress" else Decimal(1)
+                cost, scenario_low, scenario_high = (to_money(value * factor) for value in (current, low, high))
                 rows.add(
-                    **base, granularity="month", day=None, requests=None, cost=current, cost_low=low, cost_high=high
+                    **base,
+                    granularity="month",
+                    day=None,
+                    requests=None,
+                    cost=cost,
+                    cost_low=scenario_low,
+                    cost_high=scenario_high,
                 )
-                _add_daily_rows(rows, base, target, None, current, low, high, None)
+                _add_daily_rows(rows, base, target, None, cost, scenario_low, scenario_high, None)
 
 
 def build_accuracy(lake: Lake, period: str) -> pa.Table:

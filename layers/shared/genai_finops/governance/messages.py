@@ -257,10 +257,10 @@ class FinOpsSummary(_Payload):
         if self.credit_balance is not None:
             expiry = self.credit_expires_on.isoformat() if self.credit_expires_on else "no expiry given"
             lines.append(f"Credit balance left: {money_text(self.credit_balance, self.currency)} ({expiry}).")
-        lines.append(
-            "What to do: follow up with showback teams on tagging, and plan for the first invoice after "
-            "the credits run out."
-        )
+        advice = "What to do: follow up with showback teams on tagging"
+        if self.credit_balance is not None:
+            advice += ", and plan for the first invoice after the credits run out"
+        lines.append(advice + ".")
         return "\n".join(lines)
 
 
@@ -329,8 +329,13 @@ def build_message(
     billing_period: str,
     created_at: datetime,
 ) -> Message:
-    """Wrap a payload in its envelope, with subject, body and an idempotency key of kind, team and subject matter."""
-    key_source = "|".join((payload.kind, team, billing_period, payload.dedupe_key()))
+    """Wrap a payload in its envelope, with subject, body and an idempotency key.
+
+    The key hashes the kind, the routed team, the team the message is about, the period and the
+    payload's subject matter (budget and threshold, environment, run id), so that two teams routed to
+    the FinOps owner still get one message each.
+    """
+    key_source = "|".join((payload.kind, team, about_team or "", billing_period, payload.dedupe_key()))
     subject = payload.subject()
     if about_team and about_team != team:
         subject = f"[{about_team}] {subject}"

@@ -65,10 +65,14 @@ def write_team_statements(lake: Lake, period: str, showback: pa.Table, currency:
 
     summaries: dict[str, dict[str, Any]] = {}
     for team, rows in sorted(by_team.items()):
-        totals = {
+        # Active users are distinct per feature, so their sum would count a user of two features twice:
+        # the TOTAL row leaves them empty.
+        totals: dict[str, Any] = {
             column: sum((row[column] for row in rows), Decimal(0) if isinstance(rows[0][column], Decimal) else 0)
             for column in STATEMENT_COLUMNS[1:]
+            if column != "active_users"
         }
+        totals["active_users"] = None
         csv_key, json_key = statement_keys(period, team)
 
         buffer = io.StringIO()
