@@ -91,6 +91,14 @@ def test_download_object_returns_etag_without_quotes(aws: boto3.Session, tmp_pat
         download_object(s3, EXPORT_BUCKET, "x/missing.json.gz", tmp_path)
 
 
+def test_download_object_tries_url_decoded_key(aws: boto3.Session, tmp_path: Path) -> None:
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=EXPORT_BUCKET, Key="exports/BILLING_PERIOD=2026-10/a b.json", Body=b"data")
+    downloaded = download_object(s3, EXPORT_BUCKET, "exports/BILLING_PERIOD%3D2026-10/a+b.json", tmp_path)
+    assert downloaded.key == "exports/BILLING_PERIOD=2026-10/a b.json"
+    assert downloaded.path.read_bytes() == b"data"
+
+
 def test_config_from_s3(aws: boto3.Session) -> None:
     s3 = aws.client("s3")
     s3.put_object(Bucket=CONFIG_BUCKET, Key="ok.yaml", Body=b"version: 1\ncurrency: EUR\n")

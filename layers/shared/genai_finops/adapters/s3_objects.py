@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -39,7 +40,22 @@ def local_path(root: Path, key: str) -> Path:
 
 
 def download_object(s3: S3Client, bucket: str, key: str, root: Path) -> DownloadedObject:
-    """Copy one object to ``root/<key>`` and return it with the ETag S3 served for it."""
+    """Copy one object to ``root/<key>`` and return it with the ETag S3 served for it.
+
+    S3 event notifications URL-encode object keys; AWS's published EventBridge examples show keys as
+    stored. NOTE: which form EventBridge sends for keys with spaces or '+' is not verified here, so a
+    key that is not found is tried once more URL-decoded, and the result names the key that was read.
+    """
+    try:
+        return _download(s3, bucket, key, root)
+    except InputError:
+        decoded = unquote_plus(key)
+        if decoded == key:
+            raise
+        return _download(s3, bucket, decoded, root)
+
+
+def _download(s3: S3Client, bucket: str, key: str, root: Path) -> DownloadedObject:
     target = local_path(root, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -32,7 +32,7 @@ class ObjectCreatedEvent(S3EventNotificationEventBridgeModel):
 
     @property
     def key(self) -> str:
-        """The new object's key. EventBridge sends it URL-decoded, unlike S3 event notifications."""
+        """The new object's key as the event gives it (see ``download_object`` about URL encoding)."""
         return self.detail.object.key
 
     @property

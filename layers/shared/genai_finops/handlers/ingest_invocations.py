@@ -75,7 +75,7 @@ def ingest_record(record: ObjectCreatedQueueRecord) -> str:
     work = Path(tempfile.mkdtemp(prefix="logs-", dir=runtime.scratch_dir))
     try:
         downloaded = download_object(runtime.s3, created.bucket, created.key, work)
-        log_object = LogObject(key=created.key, etag=downloaded.etag or created.etag, path=downloaded.path)
+        log_object = LogObject(key=downloaded.key, etag=downloaded.etag or created.etag, path=downloaded.path)
         report = ingest_log_objects(
             runtime.lake, runtime.config, [log_object], _state.user_key, profiles=_state.resolver()
         )
