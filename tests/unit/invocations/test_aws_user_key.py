@@ -35,7 +35,7 @@ def test_missing_secret_names_it(secrets: Any) -> None:
 
 def test_short_secret_rejected(secrets: Any) -> None:
     secrets.create_secret(Name="short", SecretString="abc")
-    with pytest.raises(ConfigError, match="holds 3 bytes, expected at least 32"):
+    with pytest.raises(ConfigError, match="is 3 bytes long, expected at least 32"):
         SecretsManagerUserKey("short", client=secrets).key()
 
 

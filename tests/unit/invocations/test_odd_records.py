@@ -229,13 +229,14 @@ def test_model_id_forms_in_rows(
     assert report.rows_unresolved_profile == (1 if "application-inference-profile" in model_id else 0)
 
 
-def test_truncated_gzip_fails_whole_object(lake: LocalLake, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept", [0.5, -8], ids=["half", "without-trailer"])
+def test_truncated_gzip_fails_whole_object(lake: LocalLake, tmp_path: Path, kept: float) -> None:
     lines = [record(f"req-{index}", input={"inputBodyJson": {"text": "x" * 2000}, "inputTokenCount": 1})
              for index in range(200)]  # fmt: skip
     key = bucket_key()
     path = write_object(tmp_path / key, lines)
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+    path.write_bytes(data[: int(len(data) * kept)] if kept > 0 else data[: int(kept)])
     obj = LogObject(key=key, etag=file_etag(path), path=path)
     with pytest.raises(InputError) as raised:
         ingest_log_objects(lake, GovernanceConfig(), [obj], LocalUserKey(lake.root), ProfileResolver())

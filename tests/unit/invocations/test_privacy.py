@@ -98,5 +98,5 @@ def test_local_key_wrong_length_rejected(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_bytes(b"short")
     os.chmod(path, 0o600)
-    with pytest.raises(ConfigError, match="holds 5 bytes"):
+    with pytest.raises(ConfigError, match="is 5 bytes long"):
         LocalUserKey(tmp_path).key()

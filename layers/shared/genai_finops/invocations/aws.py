@@ -58,7 +58,7 @@ class SecretsManagerUserKey:
             key = bytes(response.get("SecretBinary") or b"")
         if len(key) < MIN_SECRET_BYTES:
             raise ConfigError(
-                f"the user-key secret {self.secret_id} holds {len(key)} bytes, expected at least {MIN_SECRET_BYTES}; "
+                f"the user-key secret {self.secret_id} is {len(key)} bytes long, expected at least {MIN_SECRET_BYTES}; "
                 "store a long random value (for example from secretsmanager get-random-password)"
             )
         return key

@@ -2,8 +2,8 @@
 
 One call handles a batch of objects: parse them (``parse``), derive attribution keys and user keys
 (``keys``), then merge into the date partitions (``merge``). An object already ingested with the same
-ETag is skipped, so a redelivered event or a re-run changes nothing; ledger entries are written only
-after the partitions are published, and a crash in between is harmless because the merge is idempotent.
+ETag is skipped, so a redelivered event or a re-run changes nothing. Ledger entries are written only
+after the partitions are published. A crash in between is harmless because the merge is idempotent.
 
 Error policy: a truncated or corrupt gzip object raises ``InputError`` naming the key and line before
 anything of the batch is published (in AWS the message is retried, then goes to the DLQ). Lines that are
@@ -72,7 +72,7 @@ class LogIngestReport:
 
     @property
     def balanced(self) -> bool:
-        """True when every line read is accounted for exactly once."""
+        """Return whether lines read equals loaded + duplicate + skipped + quarantined."""
         accounted = self.rows_loaded + self.rows_duplicate + self.lines_skipped + self.lines_quarantined
         return self.lines_read == accounted
 
@@ -236,6 +236,7 @@ def _build_candidates(
     register_user_keys(connection, expressions, user_key.key())
     register_model_lookup(connection, resolver, config)
     register_principal_lookup(connection, config)
+
     connection.register(
         "object_info",
         pa.table(
@@ -246,6 +247,7 @@ def _build_candidates(
             }
         ),
     )
+
     sql = f"""
     CREATE OR REPLACE TEMP TABLE candidates AS
     SELECT

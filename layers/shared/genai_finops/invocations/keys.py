@@ -56,7 +56,7 @@ class KeyExpressions:
 def metadata_expressions(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig) -> KeyExpressions:
     """Build the expressions that read standard keys and the user id from ``request_metadata``.
 
-    Metadata keys are compared the way tags are (lower case, punctuation as ``_``); for each standard
+    Metadata keys are compared the way tags are (lower case, punctuation as ``_``). For each standard
     key the configured alias order decides which metadata key wins. Every metadata key that means the
     configured user-id key is removed from the stored map.
     """

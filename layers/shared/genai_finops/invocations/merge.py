@@ -35,9 +35,9 @@ _TOTAL = (
 class MergeStats:
     """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written.
 
-    ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept;
-    ``unresolved_profile`` and ``unknown_model`` count kept new rows whose model is null because their
-    application profile is not in the inventory, or because their model id has no known form.
+    ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept.
+    ``unresolved_profile`` counts kept new rows whose application profile is not in the inventory, and
+    ``unknown_model`` those whose model id has no known form; both have a null model.
     """
 
     loaded: int = 0

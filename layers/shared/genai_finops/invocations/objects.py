@@ -67,7 +67,7 @@ def classify_key(key: str) -> str | None:
         return SKIP_PERMISSION_CHECK
     layout = _BUCKET_LAYOUT.search(key)
     if layout and "/" in layout.group("rest"):
-        # Anything below the hour folder (the ``data/`` folder) holds bodies and media, not records.
+        # Anything below the hour folder (the ``data/`` folder) contains bodies and media, not records.
         return SKIP_SIDE_OBJECT
     if _SIDECAR_NAME.search(name):
         return SKIP_SIDE_OBJECT

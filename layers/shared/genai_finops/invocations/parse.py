@@ -1,10 +1,10 @@
 """Reading log objects into a DuckDB table of records, without bodies.
 
 ``read_json`` parses each object with an explicit column list, so prompts (``inputBodyJson``) are
-never materialised. The response body (``outputBodyJson``, an object for plain calls and an array of
-stream events, possibly with bare strings, for streaming calls) is kept as JSON text only inside the
-query, to read the guardrail outcome and usage fields that the top-level counts lack; it is never
-selected into the ``records`` table.
+never materialised. The response body (``outputBodyJson``) is an object for plain calls and an array
+of stream events, possibly with bare strings, for streaming calls. It is kept as JSON text only inside
+the query, to read the guardrail outcome and the usage fields that the top-level counts lack, and is
+never selected into the ``records`` table.
 
 Fast path: all objects of a batch in one ``read_json`` scan. When that scan fails, each object is
 read on its own, and an object that still fails goes through ``_scan_lines``, which finds the bad
@@ -125,7 +125,7 @@ RECORDS_COLUMNS = """
     problem VARCHAR
 """
 
-# Why a ModelInvocationLog record cannot be loaded; NULL for a good record. least() skips NULLs.
+# Reason a ModelInvocationLog record cannot be loaded, NULL for a good record. least() skips NULLs.
 _PROBLEM = """
     CASE
         WHEN scan.schema_type IS DISTINCT FROM 'ModelInvocationLog' THEN NULL
@@ -188,7 +188,7 @@ class QuarantinedLine:
 
 @dataclass
 class ParseResult:
-    """What parsing a batch produced besides the ``records`` table."""
+    """Outcome of parsing a batch, besides the ``records`` table: quarantined lines and lines per object."""
 
     quarantined: list[QuarantinedLine] = field(default_factory=list)
     lines_read: dict[str, int] = field(default_factory=dict)

@@ -57,20 +57,20 @@ class ProfileRecord:
 
 
 class ProfileSource(Protocol):
-    """Where an inventory snapshot comes from."""
+    """A source of inventory snapshots."""
 
     name: str
 
     def profiles(self) -> list[ProfileRecord]:
-        """Return every profile the source knows."""
+        """Return every profile the source lists."""
         ...
 
 
 def model_and_route_from_arns(model_arns: Sequence[str]) -> tuple[str | None, str | None]:
     """Derive the base model and route of a profile from its foundation-model ARNs.
 
-    One region means the profile serves its own region; several regions mean a geographic
-    cross-region profile; an ARN without a region is read as global routing.
+    One region means the profile serves its own region, and several regions mean a geographic
+    cross-region profile. An ARN without a region is read as global routing.
     """
     models: set[str] = set()
     regions: set[str] = set()
@@ -83,8 +83,8 @@ def model_and_route_from_arns(model_arns: Sequence[str]) -> tuple[str | None, st
     if len(models) != 1:
         return None, None
     if "" in regions:
-        # NOTE: how Bedrock lists the models of a profile copied from a global.* profile is not
-        # documented in the sources read; a region-less ARN is taken to mean global routing.
+        # NOTE: the model ARNs of a profile copied from a global.* profile are not documented in the
+        # Bedrock API reference, so reading a region-less ARN as global routing is an assumption.
         route = ROUTE_GLOBAL
     elif len(regions) > 1:
         route = ROUTE_GEO
@@ -114,7 +114,7 @@ class ConfigProfileSource:
 class JsonFileProfileSource:
     """Profiles in a JSON file.
 
-    The file holds a list (or an object with an ``inference_profiles`` or ``inferenceProfileSummaries``
+    The file contains a list (or an object with an ``inference_profiles`` or ``inferenceProfileSummaries``
     list). Each item is either a configuration-style entry (``arn``, ``model``, ``name``, ``tags``) or a
     Bedrock ``GetInferenceProfile`` response (``inferenceProfileArn``, ``inferenceProfileName``,
     ``models``) with optional ``tags`` as a map or as ``[{"key": ..., "value": ...}]``.
@@ -253,7 +253,7 @@ def refresh_profiles(
 
 @dataclass(frozen=True)
 class ResolvedProfile:
-    """What ingestion needs from one application profile."""
+    """The model, route and tags of one application profile, as ingestion uses them."""
 
     profile_id: str
     model: str | None
@@ -287,7 +287,7 @@ class ProfileResolver:
         return cls(ResolvedProfile(r.profile_id, r.model, r.route, dict(r.tags)) for r in records)
 
     def with_fallback(self, other: ProfileResolver) -> ProfileResolver:
-        """Return a resolver that also knows ``other``'s profiles where this one lacks them."""
+        """Return a resolver that also resolves ``other``'s profiles where this one lacks them."""
         combined = dict(other._by_arn)
         combined.update(self._by_arn)
         return ProfileResolver(combined.values())

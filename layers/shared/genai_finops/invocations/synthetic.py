@@ -2,10 +2,11 @@
 
 Records are built by DuckDB in bulk (no Python object per record) and written as gzip NDJSON objects
 in the bucket layout ``AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/``. They carry
-prompt and response bodies (Converse objects and stream-event arrays ending in a bare ``"[DONE]"``),
-request metadata, STS and IAM principals, base, system-profile and application-profile model ids,
-cache reads and writes (some with a 1-hour share), guardrail-blocked calls, and zero-count streaming
-records that repeat a request id. The same ``seed`` gives the same files.
+prompt and response bodies: Converse objects, and stream-event arrays ending in a bare ``"[DONE]"``.
+They also carry request metadata, STS and IAM principals, and base, system-profile and
+application-profile model ids. Some records have cache reads and writes (some with a 1-hour share),
+some are guardrail-blocked, and some are zero-count streaming records that repeat a request id.
+The same ``seed`` gives the same files.
 """
 
 from __future__ import annotations

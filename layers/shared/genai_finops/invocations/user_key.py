@@ -59,7 +59,7 @@ class LocalUserKey:
         key = self.path.read_bytes()
         if len(key) != LOCAL_KEY_BYTES:
             raise ConfigError(
-                f"user key file {self.path} holds {len(key)} bytes, expected {LOCAL_KEY_BYTES}; "
+                f"user key file {self.path} is {len(key)} bytes long, expected {LOCAL_KEY_BYTES}; "
                 "restore it from backup, or delete it to start a new key (user_key values then change)"
             )
         return key
