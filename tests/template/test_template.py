@@ -250,6 +250,15 @@ def test_log_queue_wiring(template: dict[str, Any]) -> None:
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
 
 
+def test_cur_ingestion_runs_one_at_a_time(template: dict[str, Any]) -> None:
+    function = _properties(template["Resources"]["IngestCurFunction"])
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    assert _references(function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]) == {
+        "IngestCurFailedEventsQueue"
+    }
+
+
 def test_event_rules_match_manifests_and_log_objects(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     cur_pattern = _properties(resources["IngestCurFunction"])["Events"]["ManifestCreated"]["Properties"]["Pattern"]
