@@ -18,6 +18,8 @@ from genai_finops.settings import Settings
 from .builders import load_event
 from .conftest import CONFIG_BUCKET, EXPORT_BUCKET
 
+pytestmark = pytest.mark.integration
+
 
 def _manifest(tmp_path: Path, body: object) -> Path:
     path = tmp_path / "report-Manifest.json"

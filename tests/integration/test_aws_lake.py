@@ -26,6 +26,8 @@ from .conftest import DATABASE, LAKE_BUCKET, WORKGROUP
 
 PARTITION = {"billing_period": "2026-10", "export_id": "main"}
 
+pytestmark = pytest.mark.integration
+
 
 def _summary(row_count: int, cost: str) -> pa.Table:
     return pa.table(

@@ -41,6 +41,8 @@ from .fakes import GlueDuckDbEngine
 CUR2_EVENT = "s3_object_created_cur2_manifest.json"
 LOG_BATCH_EVENT = "sqs_batch_invocation_log_objects.json"
 
+pytestmark = pytest.mark.integration
+
 
 def _partition_locations(session: boto3.Session, table: str) -> dict[tuple[str, ...], str]:
     glue = session.client("glue")
