@@ -1,6 +1,6 @@
 """Billing-export ingestion: legacy CUR, CUR 2.0 and FOCUS into ``cost_lines`` and ``bill_summary``."""
 
-from .discovery import Delivery, discover_deliveries
+from .discovery import Delivery, discover_deliveries, read_manifest
 from .formats import SourceFormat, detect_format
 from .ingest import ingest_delivery
 from .report import DeliveryReport, PeriodReport, Totals
@@ -17,4 +17,5 @@ __all__ = [
     "discover_deliveries",
     "ingest_delivery",
     "parse_usage_type",
+    "read_manifest",
 ]

@@ -439,6 +439,8 @@ class _DeliveryRun:
         key = owners_key(period)
         existing = self.lake.get_document(key)
         owners: dict[str, str] = json.loads(existing) if existing else {}
+        # NOTE: ownership is never released, so an account that the owning export stops covering stays
+        # reported as a duplicate for other exports until the document is edited.
         changed = False
         for account in accounts:
             if account not in owners:
