@@ -282,6 +282,11 @@ def test_good_rows_keep_line_numbers_after_bad_line(ingest: Ingest, lake: LocalL
     assert [(row["request_id"], row["source_line"]) for row in rows(lake)] == [("first", 1), ("third", 3)]
 
 
+def test_line_numbers_after_bad_first_line(ingest: Ingest, lake: LocalLake) -> None:
+    ingest(["not json", record("second"), record("third", schemaType="Other"), record("fourth")])
+    assert [(row["request_id"], row["source_line"]) for row in rows(lake)] == [("fourth", 4), ("second", 2)]
+
+
 def test_unknown_schema_type_skipped_and_counted(ingest: Ingest, lake: LocalLake) -> None:
     report = ingest([record("kept"), record("other", schemaType="SomethingElse"), {"requestId": "no-type"}])
     assert [row["request_id"] for row in rows(lake)] == ["kept"]

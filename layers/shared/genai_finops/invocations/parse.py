@@ -240,7 +240,7 @@ def parse_objects(connection: duckdb.DuckDBPyConnection, objects: Sequence[LogOb
     connection.execute(
         "UPDATE records SET source_line = records.row_in_scan - firsts.first_row + 1 "
         "FROM (SELECT source_object, min(row_in_scan) AS first_row FROM records GROUP BY ALL) AS firsts "
-        "WHERE records.source_object = firsts.source_object"
+        "WHERE records.source_object = firsts.source_object AND records.source_line IS NULL"
     )
     counts = connection.sql("SELECT source_object, count(*) FROM records GROUP BY ALL").fetchall()
     for key, count in counts:
@@ -256,9 +256,14 @@ def _register_objects(connection: duckdb.DuckDBPyConnection, group: Sequence[Log
 
 
 def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compression: str, result: ParseResult) -> None:
+    # A scan of one object numbers its records directly, which stays right when a bad first line is dropped.
     _register_objects(connection, [obj], {obj.key: str(obj.path)})
     try:
-        connection.execute("INSERT INTO records BY NAME " + _records_sql([str(obj.path)], compression))
+        connection.execute(
+            "INSERT INTO records BY NAME SELECT * REPLACE (row_in_scan AS source_line) FROM ("
+            + _records_sql([str(obj.path)], compression)
+            + ")"
+        )
         return
     except duckdb.Error:
         pass
@@ -270,8 +275,9 @@ def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compressio
         bad_records = {record for record, _, _ in bad}
         try:
             connection.execute(
-                "INSERT INTO records BY NAME SELECT * FROM (" + _records_sql([str(cleaned)], "none") + ") "
-                "WHERE row_in_scan NOT IN (SELECT unnest($bad))",
+                "INSERT INTO records BY NAME SELECT * REPLACE (row_in_scan AS source_line) FROM ("
+                + _records_sql([str(cleaned)], "none")
+                + ") WHERE row_in_scan NOT IN (SELECT unnest($bad))",
                 {"bad": sorted(bad_records) or [0]},
             )
         except duckdb.Error:
@@ -307,11 +313,11 @@ def _scan_lines(obj: LogObject, cleaned: Path) -> list[tuple[int, int, str]]:
                 else:
                     bad.append((record_number, line_number, reason))
                     out.write(b"{}\n")
-        except (EOFError, OSError, zlib.error):
+        except (EOFError, gzip.BadGzipFile, zlib.error):
             raise InputError(
                 f"gzip stream is truncated or corrupt after line {line_number}; no line of this object was "
-                "loaded. Deliver the object again (Bedrock rewrites nothing, so restore it from a replica) "
-                "or remove it",
+                "loaded. Copy the object again from its source (for example the account's own log bucket) "
+                "or delete it, then run the ingest again",
                 source=obj.key,
                 line=line_number + 1,
             ) from None
