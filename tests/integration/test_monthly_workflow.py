@@ -176,6 +176,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handlers: dict[str, i
             "queues": queues,
             "lake": LocalLake(lake_dir),
             "calls": handlers,
+            "config_file": config_file,
         }
         reset_governance_runtime()
 
@@ -323,3 +324,61 @@ def test_daily_budget_check_enforces_cap(stack: dict[str, Any]) -> None:
     statement = (json.loads(document) if isinstance(document, str) else document)["Statement"][0]
     assert statement["Effect"] == "Deny"
     assert statement["Action"] == ["bedrock:InvokeModel*", "bedrock:Converse*"]
+
+
+def test_generated_organisation_with_attribution(stack: dict[str, Any], tmp_path: Path) -> None:
+    """The demo generator's bill and logs, ingested, then attributed by the RefreshAttribution step."""
+    import datetime as dt
+
+    from genai_finops.cli.main import main
+    from genai_finops.demo.generator import generate
+
+    lake: LocalLake = stack["lake"]
+    data = generate(tmp_path / "demo", end=dt.date(2026, 11, 30), days=61, scale=0.05, seed=11)
+    demo_config = yaml.safe_load(data.config_file.read_text())
+    demo_config["invocations"]["inference_profiles_file"] = str(data.profiles_file)
+    config_file = Path(stack["config_file"])
+    config_file.write_text(yaml.safe_dump({**demo_config, **CONFIG}))
+    common = ["--lake", str(lake.root), "--config", str(config_file), "--quiet"]
+    assert main(["ingest-cur", str(data.billing_root), *common]) == 0
+    assert main(["ingest-logs", str(data.logs_root), *common]) == 0
+    reset_governance_runtime()
+
+    result = _execute(stack, {"billing_period": "2026-11"}, "generated-2026-11")
+
+    assert result["status"] == "SUCCEEDED", result.get("cause") or result.get("error")
+    output = json.loads(result["output"])
+    assert output["steps"]["attribution"]["refreshed"] is True
+    [coverage] = lake.query(
+        "SELECT spend, estimated_request_cost FROM attribution_coverage WHERE billing_period = '2026-11'"
+    ).to_pylist()
+    credits = (
+        lake.query(
+            "SELECT coalesce(sum(cost_net), 0) FROM cost_lines "
+            "WHERE billing_period = '2026-11' AND line_item_type = 'Credit'"
+        )
+        .column(0)[0]
+        .as_py()
+    )
+    shared = (
+        lake.query(
+            "SELECT sum(cost) FROM (SELECT team, cost FROM request_costs WHERE billing_period = '2026-11' "
+            "AND cost IS NOT NULL UNION ALL SELECT team, cost FROM attribution_remainder "
+            "WHERE billing_period = '2026-11' AND reason <> 'credit') WHERE team IS NULL OR team = 'shared'"
+        )
+        .column(0)[0]
+        .as_py()
+    )
+    [totals] = lake.query(
+        "SELECT sum(shared_cost) AS shared, sum(net_cost) AS net FROM showback WHERE billing_period = '2026-11'"
+    ).to_pylist()
+    assert totals["shared"] == shared
+    assert totals["net"] == coverage["spend"] + (coverage["estimated_request_cost"] or 0) + credits
+
+    support = _received(stack["session"], stack["queues"]["support"])
+    assert support, "support received no message"
+    assert {m["team"] for m in support} == {"support"}
+    assert {m["team"] for m in _received(stack["session"], stack["queues"]["search"])} <= {"search"}
+    finops = _received(stack["session"], stack["queues"]["finops"])
+    assert "finops_summary" in {m["kind"] for m in finops}
+    assert {m["team"] for m in finops} == {"finops"}
