@@ -10,15 +10,11 @@
 --   profile (or principal) has a cell of its own matches only that cell; the others match the cell
 --   without one. Requests carry no tier, so every tier's cell of the same keys matches.
 -- Parameters: billing period, first partition date, end partition date (exclusive), period start,
--- period end (UTC, exclusive), divergence tolerance share.
+-- period end (UTC, exclusive), divergence tolerance share. The request bounds are placeholders in the
+-- WHERE clause itself so that DuckDB and Athena prune invocations partitions by date.
 WITH params AS (
     SELECT
-        CAST(? AS VARCHAR) AS billing_period,
-        CAST(? AS VARCHAR) AS first_date,
-        CAST(? AS VARCHAR) AS end_date,
-        CAST(? AS TIMESTAMP) AS period_start,
-        CAST(? AS TIMESTAMP) AS period_end,
-        CAST(? AS DECIMAL(20, 10)) AS tolerance_share
+        CAST(? AS VARCHAR) AS billing_period
 ),
 cell_lines AS (
     SELECT
@@ -93,10 +89,10 @@ requests AS (
     CROSS JOIN params AS p
     JOIN account_grain AS g ON g.usage_account_id = i.account_id
     LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = i.model
-    WHERE i.date >= p.first_date
-        AND i.date < p.end_date
-        AND i.timestamp AT TIME ZONE 'UTC' >= p.period_start
-        AND i.timestamp AT TIME ZONE 'UTC' < p.period_end
+    WHERE i.date >= CAST(? AS VARCHAR)
+        AND i.date < CAST(? AS VARCHAR)
+        AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
+        AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
 ),
 request_tokens AS (
     SELECT
@@ -235,7 +231,6 @@ SELECT
     s.matched_tokens,
     s.estimated_cost,
     s.divergence_share,
-    coalesce(abs(s.cost - s.estimated_cost) > p.tolerance_share * abs(s.cost), FALSE) AS diverges,
+    coalesce(abs(s.cost - s.estimated_cost) > CAST(? AS DECIMAL(20, 10)) * abs(s.cost), FALSE) AS diverges,
     s.reason
 FROM scored AS s
-CROSS JOIN params AS p

@@ -4,21 +4,17 @@
 -- period start, period end (UTC timestamps, end exclusive).
 WITH params AS (
     SELECT
-        CAST(? AS VARCHAR) AS billing_period,
-        CAST(? AS VARCHAR) AS first_date,
-        CAST(? AS VARCHAR) AS end_date,
-        CAST(? AS TIMESTAMP) AS period_start,
-        CAST(? AS TIMESTAMP) AS period_end
+        CAST(? AS VARCHAR) AS billing_period
 )
 SELECT DISTINCT coalesce(a.model_id, i.model) AS model_id, 'standard' AS tier, i.region, i.route
 FROM invocations AS i
 CROSS JOIN params AS p
 LEFT JOIN model_aliases AS a
     ON a.billing_period = p.billing_period AND a.name = i.model
-WHERE i.date >= p.first_date
-    AND i.date < p.end_date
-    AND i.timestamp AT TIME ZONE 'UTC' >= p.period_start
-    AND i.timestamp AT TIME ZONE 'UTC' < p.period_end
+WHERE i.date >= CAST(? AS VARCHAR)
+    AND i.date < CAST(? AS VARCHAR)
+    AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
+    AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
     AND i.model IS NOT NULL
 UNION
 SELECT DISTINCT b.model_id, coalesce(b.tier, 'standard') AS tier, b.region, b.route

@@ -12,14 +12,11 @@
 -- decimal remainder make it the true floor in both engines for cell costs below 1e9 in the money unit.
 --
 -- Parameters: billing period, first partition date, end partition date (exclusive), period start,
--- period end (UTC, exclusive).
+-- period end (UTC, exclusive). The request bounds are placeholders in the WHERE clause itself, not
+-- columns of the params CTE, so that DuckDB and Athena prune invocations partitions by date.
 WITH params AS (
     SELECT
-        CAST(? AS VARCHAR) AS billing_period,
-        CAST(? AS VARCHAR) AS first_date,
-        CAST(? AS VARCHAR) AS end_date,
-        CAST(? AS TIMESTAMP) AS period_start,
-        CAST(? AS TIMESTAMP) AS period_end
+        CAST(? AS VARCHAR) AS billing_period
 ),
 cells AS (
     SELECT
@@ -35,6 +32,7 @@ cells AS (
         c.inference_profile_id,
         c.iam_principal,
         c.cost,
+        c.matched_tokens,
         c.reason
     FROM attribution_cells AS c
     CROSS JOIN params AS p
@@ -50,7 +48,23 @@ bill_reached AS (
     FROM cells
     GROUP BY usage_account_id, model_id
 ),
-requests AS (
+standard_prices AS (
+    SELECT
+        pc.day,
+        pc.model_id,
+        pc.region,
+        pc.route,
+        max(CASE WHEN pc.token_class = 'input' THEN pc.price_per_million END) AS input_price,
+        max(CASE WHEN pc.token_class = 'output' THEN pc.price_per_million END) AS output_price,
+        max(CASE WHEN pc.token_class = 'cache_read' THEN pc.price_per_million END) AS cache_read_price,
+        max(CASE WHEN pc.token_class = 'cache_write' THEN pc.price_per_million END) AS cache_write_price,
+        max(CASE WHEN pc.token_class = 'cache_write_1h' THEN pc.price_per_million END) AS cache_write_1h_price
+    FROM price_catalog AS pc
+    CROSS JOIN params AS p
+    WHERE pc.billing_period = p.billing_period AND pc.tier = 'standard'
+    GROUP BY pc.day, pc.model_id, pc.region, pc.route
+),
+logged AS (
     SELECT
         i.request_id,
         i.timestamp,
@@ -72,6 +86,7 @@ requests AS (
         coalesce(i.cache_read_tokens, 0) AS cache_read_tokens,
         coalesce(i.cache_write_tokens, 0) AS cache_write_tokens,
         coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens,
+        greatest(coalesce(i.cache_write_tokens, 0) - coalesce(i.cache_write_1h_tokens, 0), 0) AS cache_write_5m_tokens,
         coalesce(i.output_tokens, 0) AS output_tokens,
         CAST(i.timestamp AT TIME ZONE 'UTC' AS DATE) AS day,
         CASE g.grain_rank
@@ -83,10 +98,57 @@ requests AS (
     CROSS JOIN params AS p
     LEFT JOIN account_grain AS g ON g.usage_account_id = i.account_id
     LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = i.model
-    WHERE i.date >= p.first_date
-        AND i.date < p.end_date
-        AND i.timestamp AT TIME ZONE 'UTC' >= p.period_start
-        AND i.timestamp AT TIME ZONE 'UTC' < p.period_end
+    WHERE i.date >= CAST(? AS VARCHAR)
+        AND i.date < CAST(? AS VARCHAR)
+        AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
+        AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
+),
+-- Estimates price each token class at the standard tier; a class with tokens and no price is NULL, and
+-- NULL propagates through the sum so that an unpriced request is never costed at zero.
+requests AS (
+    SELECT
+        r.*,
+        CASE
+            WHEN r.input_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(r.input_tokens AS DECIMAL(20, 0)) * CAST(sp.input_price AS DECIMAL(18, 10))
+                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+            )
+        END AS estimated_input_cost,
+        CASE
+            WHEN r.cache_read_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(r.cache_read_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_read_price AS DECIMAL(18, 10))
+                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+            )
+        END AS estimated_cache_read_cost,
+        CASE
+            WHEN r.cache_write_5m_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(r.cache_write_5m_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_write_price AS DECIMAL(18, 10))
+                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+            )
+        END
+        + CASE
+            WHEN r.cache_write_1h_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(r.cache_write_1h_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_write_1h_price AS DECIMAL(18, 10))
+                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+            )
+        END AS estimated_cache_write_cost,
+        CASE
+            WHEN r.output_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(r.output_tokens AS DECIMAL(20, 0)) * CAST(sp.output_price AS DECIMAL(18, 10))
+                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+            )
+        END AS estimated_output_cost
+    FROM logged AS r
+    LEFT JOIN standard_prices AS sp
+        ON sp.day = r.day
+        AND sp.model_id = r.model_id
+        AND sp.region = coalesce(r.region, '*')
+        AND sp.route = coalesce(r.route, '*')
 ),
 request_tokens AS (
     SELECT
@@ -104,7 +166,7 @@ request_tokens AS (
             WHEN 'input' THEN r.input_tokens
             WHEN 'output' THEN r.output_tokens
             WHEN 'cache_read' THEN r.cache_read_tokens
-            WHEN 'cache_write' THEN greatest(r.cache_write_tokens - r.cache_write_1h_tokens, 0)
+            WHEN 'cache_write' THEN r.cache_write_5m_tokens
             ELSE r.cache_write_1h_tokens
         END AS weight
     FROM requests AS r
@@ -114,26 +176,6 @@ positive_tokens AS (
     SELECT *
     FROM request_tokens
     WHERE weight > 0
-),
-estimates AS (
-    SELECT
-        t.request_id,
-        t.token_class,
-        pc.price_per_million IS NOT NULL AS priced,
-        CAST(
-            CAST(t.weight AS DECIMAL(20, 0)) * CAST(pc.price_per_million AS DECIMAL(18, 10))
-            * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
-        ) AS estimated_cost
-    FROM positive_tokens AS t
-    CROSS JOIN params AS p
-    LEFT JOIN price_catalog AS pc
-        ON pc.billing_period = p.billing_period
-        AND pc.day = t.day
-        AND pc.model_id = t.model_id
-        AND pc.token_class = t.token_class
-        AND pc.tier = 'standard'
-        AND pc.region = coalesce(t.region, '*')
-        AND pc.route = coalesce(t.route, '*')
 ),
 profile_keys AS (
     SELECT DISTINCT bucket, usage_account_id, region, model_id, token_class, inference_profile_id
@@ -178,7 +220,9 @@ matches AS (
         t.token_class,
         CAST(abs(c.cost) * 10000000000 AS DECIMAL(38, 0)) AS units,
         CAST(t.weight AS DECIMAL(38, 0)) AS weight,
-        CAST(sum(t.weight) OVER (PARTITION BY c.cell_id) AS DECIMAL(38, 0)) AS total_weight
+        -- The cell's matched tokens from attribution_cells, found by the same matching rules. If they ever
+        -- differed, the shares would not add up to the cell cost and the reconciliation check would fail.
+        CAST(c.matched_tokens AS DECIMAL(38, 0)) AS total_weight
     FROM with_principal AS t
     JOIN cells AS c
         ON c.bucket = t.bucket
@@ -220,16 +264,21 @@ quotient_exact AS (
         END AS quotient
     FROM quotient_second AS q
 ),
+leftovers AS (
+    SELECT cell_id, min(units) - sum(quotient) AS leftover
+    FROM quotient_exact
+    GROUP BY cell_id
+),
 ranked AS (
     SELECT
         q.*,
-        q.scaled - q.quotient * q.total_weight AS remainder,
-        q.units - sum(q.quotient) OVER (PARTITION BY q.cell_id) AS leftover,
+        l.leftover,
         row_number() OVER (
             PARTITION BY q.cell_id
             ORDER BY q.scaled - q.quotient * q.total_weight DESC, q.request_id
         ) AS remainder_rank
     FROM quotient_exact AS q
+    JOIN leftovers AS l ON l.cell_id = q.cell_id
 ),
 shares AS (
     SELECT
@@ -257,34 +306,12 @@ billed AS (
     FROM shares
     GROUP BY request_id
 ),
-estimated AS (
-    SELECT
-        request_id,
-        min(CASE WHEN priced THEN 1 ELSE 0 END) = 1 AS priced,
-        CAST(sum(estimated_cost) AS DECIMAL(38, 10)) AS estimated_cost,
-        CAST(sum(CASE WHEN token_class = 'input' THEN estimated_cost END) AS DECIMAL(38, 10)) AS input_cost,
-        CAST(sum(CASE WHEN token_class = 'cache_read' THEN estimated_cost END) AS DECIMAL(38, 10)) AS cache_read_cost,
-        CAST(
-            sum(CASE WHEN token_class IN ('cache_write', 'cache_write_1h') THEN estimated_cost END)
-            AS DECIMAL(38, 10)
-        ) AS cache_write_cost,
-        CAST(sum(CASE WHEN token_class = 'output' THEN estimated_cost END) AS DECIMAL(38, 10)) AS output_cost
-    FROM estimates
-    GROUP BY request_id
-),
 stated AS (
     SELECT
         r.*,
         CASE WHEN r.utc_time < br.bill_through THEN 'billed' ELSE 'estimated' END AS state,
-        coalesce(e.priced, TRUE) AS priced,
-        CASE
-            WHEN e.request_id IS NULL THEN CAST(0 AS DECIMAL(38, 10))
-            WHEN e.priced THEN e.estimated_cost
-        END AS estimated_cost,
-        e.input_cost AS estimated_input_cost,
-        e.cache_read_cost AS estimated_cache_read_cost,
-        e.cache_write_cost AS estimated_cache_write_cost,
-        e.output_cost AS estimated_output_cost,
+        r.estimated_input_cost + r.estimated_cache_read_cost + r.estimated_cache_write_cost
+            + r.estimated_output_cost AS estimated_cost,
         coalesce(b.billed_cost, CAST(0 AS DECIMAL(38, 10))) AS billed_cost,
         b.input_cost AS billed_input_cost,
         b.cache_read_cost AS billed_cache_read_cost,
@@ -293,7 +320,6 @@ stated AS (
         coalesce(b.matched_cells, 0) AS matched_cells
     FROM requests AS r
     LEFT JOIN bill_reached AS br ON br.usage_account_id = r.account_id AND br.model_id = r.model_id
-    LEFT JOIN estimated AS e ON e.request_id = r.request_id
     LEFT JOIN billed AS b ON b.request_id = r.request_id
 )
 SELECT
@@ -331,6 +357,6 @@ SELECT
     END AS cache_write_cost,
     CASE WHEN state = 'billed' THEN coalesce(billed_output_cost, 0) ELSE estimated_output_cost END AS output_cost,
     state,
-    priced,
+    estimated_cost IS NOT NULL AS priced,
     matched_cells
 FROM stated
