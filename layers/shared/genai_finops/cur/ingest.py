@@ -476,9 +476,12 @@ def record_ingest_run(lake: Lake, rows: list[dict[str, Any]]) -> None:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     partition = {"kind": "cur", "run_date": today}
     names = INGEST_RUNS.schema.names
-    existing = lake.query(f"SELECT {', '.join(names)} FROM ingest_runs WHERE kind = ? AND run_date = ?", ["cur", today])
-    new = pa.Table.from_pylist(rows, schema=INGEST_RUNS.schema)
-    combined = pa.concat_tables([existing.select(names).cast(INGEST_RUNS.schema), new])
+    combined = pa.Table.from_pylist(rows, schema=INGEST_RUNS.schema)
+    if partition in lake.partitions("ingest_runs"):
+        existing = lake.query(
+            f"SELECT {', '.join(names)} FROM ingest_runs WHERE kind = ? AND run_date = ?", ["cur", today]
+        )
+        combined = pa.concat_tables([existing.select(names).cast(INGEST_RUNS.schema), combined])
     # NOTE: two ingests finishing at the same moment can lose one run row; the data partitions are unaffected.
     lake.write_partition("ingest_runs", partition, combined)
 
