@@ -134,3 +134,24 @@ def test_missing_path_exits_non_zero(tmp_path: Path) -> None:
     result = _cli("ingest-cur", str(tmp_path / "missing"), "--lake", str(tmp_path / "lake"))
     assert result.returncode == 1
     assert "no such file or folder" in result.stderr
+
+
+def test_export_id_joins_loose_restatements(tmp_path: Path) -> None:
+    import os
+
+    draft = _write_legacy(tmp_path / "draft.csv", _legacy_line("1.00"))
+    final = _write_legacy(tmp_path / "final.csv", _legacy_line("1.20"))
+    os.utime(draft, (1_000, 1_000))
+    os.utime(final, (2_000, 2_000))
+    lake = str(tmp_path / "lake")
+    for path in (draft, final):
+        assert _cli("ingest-cur", str(path), "--export-id", "cost", "--lake", lake).returncode == 0
+    query = _cli(
+        "query",
+        "SELECT export_id, sum(cost_unblended) AS cost FROM cost_lines GROUP BY 1",
+        "--lake",
+        lake,
+        "--format",
+        "json",
+    )
+    assert [json.loads(line) for line in query.stdout.splitlines()] == [{"export_id": "cost", "cost": "1.2000000000"}]

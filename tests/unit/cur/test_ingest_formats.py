@@ -215,3 +215,76 @@ def test_iam_role_groups_sessions(lake: LocalLake, tmp_path: Path, principal: st
     [line] = cost_lines(lake)
     assert line["iam_principal"] == principal
     assert line["iam_role"] == role
+
+
+def test_zip_with_two_members_loads_both(lake: LocalLake, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    first = tmp_path / "a.csv"
+    second = tmp_path / "b.csv"
+    write_csv(first, [legacy_row(id="1", cost="1.00")])
+    write_csv(second, [legacy_row(id="2", cost="2.00")])
+    archive = tmp_path / "export.zip"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.write(first, "part-1.csv")
+        zipped.write(second, "part-2.csv")
+    archive.write_bytes(buffer.getvalue())
+    [report] = ingest(lake, archive)
+    assert report.periods[0].read.unblended == Decimal("3.00")
+    assert [line["source_file"] for line in cost_lines(lake)] == [f"{archive}/part-1.csv", f"{archive}/part-2.csv"]
+
+
+def test_focus_parquet_tags_map(lake: LocalLake, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "BilledCost": pa.array([Decimal("0.5")], pa.decimal128(20, 10)),
+            "EffectiveCost": pa.array([Decimal("0.4")], pa.decimal128(20, 10)),
+            "ChargeCategory": ["Usage"],
+            "ChargePeriodStart": pa.array([dt.datetime(2026, 10, 2)], pa.timestamp("us", tz="UTC")),
+            "BillingPeriodStart": pa.array([dt.datetime(2026, 10, 1)], pa.timestamp("us", tz="UTC")),
+            "BillingAccountId": ["000111222333"],
+            "SubAccountId": ["012345678901"],
+            "x_ServiceCode": ["AmazonBedrock"],
+            "SkuMeter": ["USE1-NovaLite-output-tokens"],
+            "PricingQuantity": [2.0],
+            "PricingUnit": ["1K tokens"],
+            "Tags": pa.array([[("Team", "search"), ("env", "prd")]], pa.map_(pa.string(), pa.string())),
+        }
+    )
+    path = tmp_path / "focus.parquet"
+    pq.write_table(table, path)
+    [report] = ingest(lake, path)
+    assert report.periods[0].source_formats == ["focus-1.2"]
+    [line] = cost_lines(lake)
+    assert line["team"] == "search"
+    assert line["environment"] == "prod"
+    assert line["token_class"] == "output"
+    assert line["tokens"] == 2000.0
+    assert line["cost_amortized"] == Decimal("0.4")
+
+
+def test_bill_summary_accounts_every_line(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [
+        legacy_row(id="1", cost="1.00"),
+        legacy_row(id="2", cost="0.10", type="Tax", usage_type=""),
+        legacy_row(id="3", product="AmazonEC2", usage_type="BoxUsage:m5.large", cost="2.00"),
+        legacy_row(id="4", period_start="2026-11-01T00:00:00Z", start="2026-11-02T00:00:00Z", cost="0.40"),
+    ]
+    [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
+    assert [period.billing_period for period in report.periods] == ["2026-10", "2026-11"]
+    summary = lake.query_duckdb(
+        "SELECT billing_period, line_item_type, product_code, in_genai_scope, row_count, cost_unblended "
+        "FROM bill_summary ORDER BY ALL"
+    ).to_pylist()
+    assert [tuple(row.values()) for row in summary] == [
+        ("2026-10", "Tax", "AmazonBedrock", True, 1, Decimal("0.10")),
+        ("2026-10", "Usage", "AmazonBedrock", True, 1, Decimal("1.00")),
+        ("2026-10", "Usage", "AmazonEC2", False, 1, Decimal("2.00")),
+        ("2026-11", "Usage", "AmazonBedrock", True, 1, Decimal("0.40")),
+    ]
