@@ -153,7 +153,7 @@ def detect_format(columns: Sequence[str]) -> SourceFormat | None:
 
 @dataclass(frozen=True)
 class TagSource:
-    """Where a file keeps its tags.
+    """The tag columns of a file.
 
     ``columns`` maps a column holding one tag (legacy CUR) to ``(target, key)``: the target map
     (``tags``, ``principal_tags`` or ``account_tags``) and the key as written in the export, before
@@ -170,7 +170,7 @@ def resolve_fields(
     """Return logical field -> physical column (or (map column, key)) for the fields present.
 
     ``match_names`` maps the name used for matching (snake_case for CUR, original for FOCUS) to the
-    physical column; the first physical column wins when two headers reduce to the same name.
+    physical column. When two headers reduce to the same name, the first physical column wins.
     """
     resolved: dict[str, str | tuple[str, str]] = {}
     if source_format.is_focus:

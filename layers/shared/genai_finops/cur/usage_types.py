@@ -91,7 +91,7 @@ _FAMILY_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
 
 @dataclass(frozen=True)
 class UsageTypeInfo:
-    """What one Bedrock usage type means.
+    """The meaning of one Bedrock usage type.
 
     ``tokens_per_unit`` is how many tokens one unit of ``usage_amount`` is, taken from the row's own
     pricing unit. It is None for charges that are not tokens and for units that are not token units.
