@@ -123,7 +123,7 @@ def handlers(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handlers: dict[str, int]) -> Iterator[dict[str, Any]]:
-    """Deploy the state machine, the functions, the alerts topic and two team queues in moto."""
+    """Deploy the state machine, the functions, the alerts topic and three team queues in moto."""
     config_file = tmp_path / "governance.yaml"
     config_file.write_text(yaml.safe_dump(CONFIG))
     lake_dir = tmp_path / "lake"

@@ -201,7 +201,7 @@ Share = Annotated[Decimal, Field(ge=0, le=1)]
 
 
 class TeamOwner(_Strict):
-    """Who receives a team's messages: a contact and, optionally, the team's own SNS topic."""
+    """The contact of a team's messages and, optionally, the team's own SNS topic."""
 
     contact: NonEmpty
     topic_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
@@ -241,7 +241,7 @@ class EnvironmentCap(_Strict):
     """A hard monthly cap on one environment's GenAI spend, with an optional enforcement action.
 
     When ``enforce`` is true, a breach attaches an inline deny policy for ``bedrock:InvokeModel*`` and
-    ``bedrock:Converse*`` to each role in ``role_names``; the policy is removed when the next billing
+    ``bedrock:Converse*`` to each role in ``role_names``. The policy is removed when the next billing
     period starts. When false (the default), the breach is alerted and recorded as a dry run.
     """
 
@@ -280,7 +280,7 @@ class Budgets(_Strict):
 
 
 class Allocation(_Strict):
-    """How shared GenAI cost (no team, or a team listed in ``shared_teams``) is split across teams."""
+    """The split of shared GenAI cost (no team, or a team listed in ``shared_teams``) across teams."""
 
     key: Literal["even", "fixed", "requests", "tokens", "cost", "active_users"] = "cost"
     fixed_shares: dict[TeamName, Annotated[Decimal, Field(gt=0)]] = Field(default_factory=dict)
@@ -294,7 +294,7 @@ class Allocation(_Strict):
 
 
 class Chargeback(_Strict):
-    """When a team is charged back instead of shown back."""
+    """Thresholds for charging a team back instead of showing it its cost."""
 
     min_attributable_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(90)
     min_spend: Annotated[Decimal, Field(ge=0)] = Decimal(100)
@@ -341,7 +341,7 @@ class Credits(_Strict):
     @model_validator(mode="after")
     def _check_pair(self) -> Credits:
         if (self.balance is None) != (self.balance_as_of is None):
-            raise ValueError("give balance and balance_as_of together")
+            raise ValueError("balance and balance_as_of must be given together")
         return self
 
 

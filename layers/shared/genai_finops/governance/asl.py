@@ -1,10 +1,11 @@
 """A small interpreter of Amazon States Language, so that the local run executes the deployed definition.
 
-It runs the subset the project's state machines use: Task, Pass, Choice, Succeed and Fail states;
-InputPath, Parameters (with ``.$`` keys, the context object ``$$`` and the intrinsic functions
-``States.Format``, ``States.JsonToString`` and ``States.StringToJson``), ResultPath and OutputPath; Retry
-with interval, backoff rate and maximum delay; Catch. A definition that uses any other state type or
-field raises ``AslError`` when it is loaded, so a change to the ASL file cannot be skipped silently.
+It runs the subset the project's state machines use. The states are Task, Pass, Choice, Succeed and
+Fail. The fields are InputPath, Parameters, ResultSelector, ResultPath, OutputPath, Retry (interval,
+backoff rate, maximum delay) and Catch. Parameters may use ``.$`` keys, the context object ``$$`` and the
+intrinsic functions ``States.Format``, ``States.JsonToString`` and ``States.StringToJson``. A definition
+that uses any other state type or field raises ``AslError`` when it is loaded, so a change to the ASL file
+cannot be skipped silently.
 
 Task resources are looked up in a mapping from the resource string (after substitution of the
 ``${Name}`` placeholders that SAM's DefinitionSubstitutions fill in AWS) to a Python callable.
@@ -257,7 +258,12 @@ def _split_path(path: str) -> list[str | int]:
         if match is None:
             raise StatesError("States.Runtime", f"path {path!r} is not supported by the local interpreter")
         name, index, quoted = match.groups()
-        parts.append(int(index) if index is not None else (name if name is not None else quoted))
+        if index is not None:
+            parts.append(int(index))
+        elif name is not None:
+            parts.append(name)
+        else:
+            parts.append(quoted)
         position = match.end()
     return parts
 

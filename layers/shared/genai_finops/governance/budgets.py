@@ -38,7 +38,7 @@ class SpendPoint:
 
 @dataclass
 class BudgetOutcome:
-    """What one evaluation found and did."""
+    """Result of one evaluation: messages to send, budget summaries, caps breached and IAM actions taken."""
 
     messages: list[Message] = field(default_factory=list)
     budgets: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -42,9 +42,9 @@ def remaining_balance(config: GovernanceConfig, period: str, credits_by_period: 
 def credit_runway(config: GovernanceConfig, period: str, balance: Decimal, daily_forecast: pa.Table) -> list[Runway]:
     """Project when ``balance`` runs out under each scenario of the daily forecast made after ``period``.
 
-    Credits are assumed to cover all GenAI spend from the first day after the period. The day the
-    cumulative forecast reaches the balance is the exhaustion day; when the expiry date comes first, the
-    balance left then is reported as unused.
+    Credits are assumed to cover all GenAI spend from the first day after the period. The exhaustion day
+    is the day the cumulative forecast reaches the balance. When the expiry date comes first, the balance
+    left on that date is reported as unused.
     """
     expires = config.credits.expires_on
     daily: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

@@ -5,13 +5,15 @@ projected on its own from the last ``forecast.history_months`` months:
 
     cost = cost per request x requests per active user x active users
 
-Active users follow ``forecast.user_growth`` for the feature (or "*") when given, else their own trend;
-requests per active user follow their trend; cost per request stays at the current month's value in the
-base scenario, is lowered by the configured levers in the optimized scenario, and the stress scenario
-multiplies volume. A trend is the geometric mean of month-over-month ratios, clamped to [-50%, +100%]
-a month so that one launch month does not explode the projection. Cost no request received (remainder)
-is projected flat at its current month, per team and feature, and multiplied like volume in the stress
-scenario (most of it is usage without logged requests, such as a region with logging off).
+Active users follow ``forecast.user_growth`` for the feature (or "*") when given, else their own trend.
+Requests per active user follow their trend. Cost per request stays at the current month's value in the
+base scenario and is lowered by the configured levers in the optimized scenario. The stress scenario
+multiplies volume by ``forecast.stress_volume_multiplier``.
+
+A trend is the geometric mean of month-over-month ratios, clamped to [-50%, +100%] a month so that one
+launch month does not explode the projection. Cost that no request received (remainder) is projected flat
+at its current month, per team and feature. The stress scenario multiplies it like volume, because most
+of it is usage whose requests were not logged (a region with logging off, for example).
 
 The prediction interval is cost x (1 +/- z x e x sqrt(months ahead)), where e is the mean absolute
 percentage error of earlier base forecasts of the feature (from ``forecast_accuracy``), else the

@@ -1,8 +1,8 @@
 """Lambda handlers of the monthly state machine's steps and the daily budget check.
 
-Each handler parses nothing beyond what its step validates, calls one step function and returns its
-summary; an error is logged and raised again, so that Step Functions sees its type (for Retry and
-Catch) and the scheduled budget check is retried by Lambda.
+Each handler calls one step function, which validates its input, and returns the step's summary. An
+error is logged and raised again, so that Step Functions receives its type (for Retry and Catch) and
+Lambda retries the scheduled budget check.
 
 With ``GENAI_FINOPS_RUNTIME=aws`` the lake is S3, Glue and Athena and the configuration comes from S3;
 with ``local`` (the moto integration test) the lake is a folder. Messages go to SNS when

@@ -1,6 +1,6 @@
 """Messages to owners: one envelope with a versioned JSON payload per kind, and its readable text.
 
-Every message says what happened, how much, against what, and what to do. The JSON form is the
+The body of every message states what happened, how much, against what, and what to do. The JSON form is the
 contract for subscribers (SQS, Lambda); docs/messages.md documents it and events/ holds a sample of
 each kind. A change that removes or renames a field raises ``SCHEMA_VERSION``.
 """
@@ -332,8 +332,8 @@ def build_message(
     """Wrap a payload in its envelope, with subject, body and an idempotency key.
 
     The key hashes the kind, the routed team, the team the message is about, the period and the
-    payload's subject matter (budget and threshold, environment, run id), so that two teams routed to
-    the FinOps owner still get one message each.
+    payload's subject matter (budget and threshold, environment, run id). Including the team it is about
+    keeps the messages of two teams routed to the FinOps owner apart.
     """
     key_source = "|".join((payload.kind, team, about_team or "", billing_period, payload.dedupe_key()))
     subject = payload.subject()

@@ -87,7 +87,7 @@ def topic_for(config: GovernanceConfig, team: str, default_topic_arn: str | None
 
 @dataclass
 class DeliveryReport:
-    """What one call of ``Router.send`` did."""
+    """Counts of one call of ``Router.send``: messages sent and repeats skipped."""
 
     sent: int = 0
     skipped_duplicates: int = 0

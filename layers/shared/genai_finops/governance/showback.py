@@ -4,7 +4,7 @@ Shared cost is GenAI cost with no team or with a team listed in ``allocation.sha
 split across the other teams by ``allocation.key``, then within a team across its features in proportion
 to their own cost. Credits (the period's Credit lines) are split across all rows in proportion to their
 cost before credits. Every split uses the largest-remainder method at the lake's money scale, so the
-parts add up to the whole exactly; the result is checked against ``attribution_coverage``.
+parts add up to the whole exactly. The result is checked against ``attribution_coverage``.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def _utc_now() -> datetime:
 
 @dataclass
 class GovernanceRuntime:
-    """What every step needs, built once at the edge (Lambda handler or command line)."""
+    """Dependencies of every step, built once at the edge (Lambda handler or command line)."""
 
     lake: Lake
     config: GovernanceConfig
@@ -326,6 +326,7 @@ def record_run(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, A
     steps = state.get("steps") or {}
     started_raw = str(event.get("started_at") or runtime.clock().isoformat())
     started_at = datetime.fromisoformat(started_raw.replace("Z", "+00:00"))
+
     record = {
         "started_at": started_at,
         "finished_at": runtime.clock(),
@@ -340,26 +341,26 @@ def record_run(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, A
         pa.Table.from_pylist([record], schema=GOVERNANCE_RUNS.schema),
     )
     result: dict[str, Any] = {"status": status, "billing_period": period}
-    if status == "failed":
-        failed_step = _failed_step(steps)
-        payload = RunFailed(
-            run_id=run_id,
-            failed_step=failed_step,
-            error=str(error.get("Error") or "unknown"),
-            cause=_short_cause(error.get("Cause")),
-        )
-        message = build_message(
-            payload,
-            team=runtime.config.owners.finops.team,
-            about_team=None,
-            severity="critical",
-            billing_period=period,
-            created_at=runtime.clock(),
-        )
-        result.update(runtime.router.send([message]).as_dict())
-        logger.error(
-            "monthly run failed", extra={"run_id": run_id, "billing_period": period, "failed_step": failed_step}
-        )
+    if status != "failed":
+        return result
+
+    failed_step = _failed_step(steps)
+    payload = RunFailed(
+        run_id=run_id,
+        failed_step=failed_step,
+        error=str(error.get("Error") or "unknown"),
+        cause=_short_cause(error.get("Cause")),
+    )
+    message = build_message(
+        payload,
+        team=runtime.config.owners.finops.team,
+        about_team=None,
+        severity="critical",
+        billing_period=period,
+        created_at=runtime.clock(),
+    )
+    result.update(runtime.router.send([message]).as_dict())
+    logger.error("monthly run failed", extra={"run_id": run_id, "billing_period": period, "failed_step": failed_step})
     return result
 
 
