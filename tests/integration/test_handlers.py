@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,25 @@ def test_log_batch_reports_only_corrupt_object(aws: boto3.Session, handler_env: 
     assert rows.column("input_tokens").to_pylist() == [100, 300]
     assert rows.column("team").to_pylist() == ["search", "search"]
     assert all(value and value not in {"u-1", "u-2"} for value in rows.column("user_key").to_pylist())
+
+
+def test_log_batch_logs_failure_without_bodies(
+    aws: boto3.Session, handler_env: GlueDuckDbEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = load_event(LOG_BATCH_EVENT)
+    _put_log_objects(aws, event)
+    with caplog.at_level(logging.INFO):
+        ingest_invocations.lambda_handler(event, FakeLambdaContext())
+
+    failed = [record for record in caplog.records if record.getMessage() == "log object failed"]
+    assert len(failed) == 1
+    assert failed[0].__dict__["message_id"] == event["Records"][1]["messageId"]
+    assert failed[0].__dict__["object_key"] == sqs_record_objects(event)[1][1]
+    assert failed[0].__dict__["error_type"] == "InputError"
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "log object processed" in logged
+    for text in ("private prompt", "private answer", "u-1", "u-2"):
+        assert text not in logged
 
 
 def test_redelivered_log_batch_changes_nothing(aws: boto3.Session, handler_env: GlueDuckDbEngine) -> None:

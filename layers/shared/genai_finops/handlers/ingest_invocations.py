@@ -18,9 +18,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.base import FailureResponse
+from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from ..adapters.s3_objects import download_object
+from ..errors import ConfigError, FinOpsError
 from ..invocations import LogObject, ProfileResolver, ingest_log_objects, is_log_object_key
 from ..invocations.aws import SecretsManagerUserKey
 from ..invocations.objects import classify_key
@@ -29,12 +33,41 @@ from ..observability import logger, metrics, tracer
 from .events import ObjectCreatedQueueRecord
 from .runtime import AwsRuntime, get_runtime
 
-processor = BatchProcessor(event_type=EventType.SQS, model=ObjectCreatedQueueRecord)
+
+class LogObjectBatchProcessor(BatchProcessor):
+    """A Powertools SQS batch processor that logs each failed record with its message id and object key."""
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        error = exception[1]
+        body = getattr(record, "body", None)
+        details: dict[str, Any] = {
+            "message_id": getattr(record, "messageId", None) or getattr(record, "message_id", None),
+            "object_key": getattr(body, "key", None),
+            "error_type": type(error).__name__,
+        }
+        if isinstance(error, ValidationError):
+            # The validation message repeats the input; name only the invalid fields.
+            details["error"] = "invalid message body: " + ", ".join(
+                ".".join(str(part) for part in item["loc"]) for item in error.errors()
+            )
+            logger.error("log object message rejected", extra=details)
+        elif isinstance(error, FinOpsError):
+            details["error"] = str(error)
+            logger.error("log object failed", extra=details)
+        else:
+            logger.error("log object failed unexpectedly", extra=details, exc_info=error)
+        return super().failure_handler(record, exception)
+
+
+processor = LogObjectBatchProcessor(event_type=EventType.SQS, model=ObjectCreatedQueueRecord)
 
 
 @dataclass
-class _BatchState:
-    """State shared by the records of one batch; the profile inventory is read once per batch, not per object."""
+class BatchContext:
+    """What the records of one batch share: runtime, user key, the profile inventory and outcome counts.
+
+    The inventory is read once per batch, on the first log object, not once per object.
+    """
 
     runtime: AwsRuntime
     user_key: UserKeyProvider
@@ -42,43 +75,45 @@ class _BatchState:
     counts: dict[str, int] = field(default_factory=dict)
 
     def resolver(self) -> ProfileResolver:
+        """Return the profile inventory, reading it from the lake on first use."""
         if self.profiles is None:
             self.profiles = ProfileResolver.from_lake(self.runtime.lake)
         return self.profiles
 
 
 _user_keys: dict[str, SecretsManagerUserKey] = {}
-_state: _BatchState | None = None
 
 
 def _user_key(runtime: AwsRuntime) -> SecretsManagerUserKey:
     """Return this container's user-key provider; it fetches the secret once and keeps the key."""
     secret = runtime.settings.user_key_secret_arn
     if not secret:
-        from ..errors import ConfigError
-
         raise ConfigError("GENAI_FINOPS_USER_KEY_SECRET_ARN is not set; it names the user-key HMAC secret")
     if secret not in _user_keys:
         _user_keys[secret] = SecretsManagerUserKey(secret, client=runtime.session.client("secretsmanager"))
     return _user_keys[secret]
 
 
-def ingest_record(record: ObjectCreatedQueueRecord) -> str:
-    """Ingest the log object one queue message names; return what happened to it."""
-    assert _state is not None, "ingest_record runs only inside lambda_handler"
+def ingest_record(record: ObjectCreatedQueueRecord, batch: BatchContext) -> str:
+    """Ingest the log object one queue message names; return the outcome (loaded, unchanged or skipped)."""
     created = record.body
     if not is_log_object_key(created.key):
         logger.info("object skipped", extra={"object_key": created.key, "reason": classify_key(created.key)})
-        return "skipped"
+        outcome = "skipped"
+    else:
+        outcome = _ingest_object(created.bucket, created.key, created.etag, batch)
+    batch.counts[outcome] = batch.counts.get(outcome, 0) + 1
+    return outcome
 
-    runtime = _state.runtime
+
+def _ingest_object(bucket: str, key: str, event_etag: str, batch: BatchContext) -> str:
+    runtime = batch.runtime
     work = Path(tempfile.mkdtemp(prefix="logs-", dir=runtime.scratch_dir))
     try:
-        downloaded = download_object(runtime.s3, created.bucket, created.key, work)
-        log_object = LogObject(key=downloaded.key, etag=downloaded.etag or created.etag, path=downloaded.path)
-        report = ingest_log_objects(
-            runtime.lake, runtime.config, [log_object], _state.user_key, profiles=_state.resolver()
-        )
+        downloaded = download_object(runtime.s3, bucket, key, work)
+        log_object = LogObject(key=downloaded.key, etag=downloaded.etag or event_etag, path=downloaded.path)
+        profiles = batch.resolver()
+        report = ingest_log_objects(runtime.lake, runtime.config, [log_object], batch.user_key, profiles=profiles)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -86,7 +121,7 @@ def ingest_record(record: ObjectCreatedQueueRecord) -> str:
     logger.info(
         "log object processed",
         extra={
-            "object_key": created.key,
+            "object_key": key,
             "outcome": outcome,
             "lines_read": report.lines_read,
             "rows_loaded": report.rows_loaded,
@@ -97,33 +132,21 @@ def ingest_record(record: ObjectCreatedQueueRecord) -> str:
     return outcome
 
 
-def _record_handler(record: ObjectCreatedQueueRecord) -> str:
-    assert _state is not None
-    try:
-        outcome = ingest_record(record)
-    except Exception:
-        # Logged here with the key, then raised again so that the batch processor reports the item.
-        logger.exception("log object failed", extra={"object_key": record.body.key, "message_id": record.messageId})
-        raise
-    _state.counts[outcome] = _state.counts.get(outcome, 0) + 1
-    return outcome
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process one SQS batch and return the ids of the messages that failed."""
-    global _state
     runtime = get_runtime()
-    _state = _BatchState(runtime=runtime, user_key=_user_key(runtime))
-    try:
-        response = process_partial_response(
-            event=event, record_handler=_record_handler, processor=processor, context=context
-        )
-    finally:
-        counts, _state = _state.counts, None
+    batch = BatchContext(runtime=runtime, user_key=_user_key(runtime))
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: ingest_record(record, batch),
+        processor=processor,
+        context=context,
+    )
 
+    counts = batch.counts
     failures = len(response.get("batchItemFailures", []))
     for outcome, count in counts.items():
         metrics.add_metric(name=f"LogObjects{outcome.capitalize()}", unit=MetricUnit.Count, value=count)
