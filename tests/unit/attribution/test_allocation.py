@@ -175,6 +175,35 @@ def test_profile_cell_takes_only_its_requests(lake: LocalLake, attribute: Attrib
     }
 
 
+def test_system_profile_arn_matches_profile_id(lake: LocalLake, attribute: Attribute) -> None:
+    system_arn = "arn:aws:bedrock:us-east-1:012345678901:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line("2026-01-05 10:00", "1.00", inference_profile_id=system_arn, resource_id=system_arn, route="geo"),
+            cost_line("2026-01-05 10:00", "2.00"),
+        ],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation(
+                "geo",
+                "2026-01-05 10:01",
+                input_tokens=10,
+                inference_profile_id="us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+                route="geo",
+            ),
+            invocation("local", "2026-01-05 10:02", input_tokens=10),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {"geo": Decimal("1.00"), "local": Decimal("2.00")}
+
+
 def test_principal_on_bill_restricts_match(lake: LocalLake, attribute: Attribute) -> None:
     hour = "2026-01-05 10:00"
     alice = "arn:aws:iam::012345678901:user/alice"

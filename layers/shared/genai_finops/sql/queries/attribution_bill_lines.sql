@@ -23,7 +23,14 @@ lines AS (
         coalesce(l.tier, 'standard') AS tier_or_standard,
         contains(p.bedrock_product_codes, l.product_code)
             OR coalesce(l.product_name, '') LIKE '%' || p.marketplace_suffix AS is_bedrock,
-        a.model_id
+        a.model_id,
+        -- Invocation logs carry a system (geographic or global) profile as its id, us.anthropic...,
+        -- while the bill carries its ARN; application profiles are ARNs on both sides.
+        CASE
+            WHEN l.inference_profile_id LIKE 'arn:%:inference-profile/%'
+                THEN split_part(l.inference_profile_id, ':inference-profile/', 2)
+            ELSE l.inference_profile_id
+        END AS matched_profile_id
     FROM cost_lines AS l
     CROSS JOIN params AS p
     LEFT JOIN model_aliases AS a
@@ -64,7 +71,7 @@ SELECT
     token_class,
     tier,
     route,
-    inference_profile_id,
+    matched_profile_id AS inference_profile_id,
     resource_id,
     iam_principal,
     team,
@@ -78,5 +85,5 @@ SELECT
 FROM classified
 GROUP BY
     usage_start, usage_end, usage_account_id, region, line_item_type, product_code, usage_type, usage_family,
-    model, model_id, token_class, tier, route, inference_profile_id, resource_id, iam_principal, team, feature,
+    model, model_id, token_class, tier, route, matched_profile_id, resource_id, iam_principal, team, feature,
     environment, cost_center, reason
