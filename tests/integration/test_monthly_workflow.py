@@ -382,3 +382,29 @@ def test_generated_organisation_with_attribution(stack: dict[str, Any], tmp_path
     finops = _received(stack["session"], stack["queues"]["finops"])
     assert "finops_summary" in {m["kind"] for m in finops}
     assert {m["team"] for m in finops} == {"finops"}
+
+
+def test_failure_report_fallback_publishes(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # RefreshAttribution fails (no attribution output), then recording the failure fails too: the state
+    # machine publishes a plain-text message to the alerts topic through the sns:publish integration.
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(self: LambdaSimpleBackend, function_name: str, *args: Any) -> Any:
+        if function_name.endswith("genai-finops-RecordRun"):
+            response_headers = args[-1]
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "RuntimeError", "errorMessage": "lake bucket unavailable"}).encode()
+        return original(self, function_name, *args)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+    result = _execute(stack, {"billing_period": "2026-11", "refresh_attribution": False}, "doubly-broken")
+
+    assert result["status"] == "FAILED"
+    sqs = stack["session"].client("sqs")
+    [item] = sqs.receive_message(QueueUrl=stack["queues"]["finops"], MaxNumberOfMessages=10)["Messages"]
+    body = json.loads(item["Body"])
+    assert body["Subject"] == "GenAI FinOps: monthly run failed, failure report not recorded"
+    assert "doubly-broken" in body["Message"]
+    assert body["MessageAttributes"]["kind"]["Value"] == "run_failed"
+    assert _received(stack["session"], stack["queues"]["support"]) == []

@@ -123,3 +123,43 @@ def test_invalid_period_rejected(lake: LocalLake, config_file: Path, capsys: pyt
     with pytest.raises(SystemExit):
         main(["run-month", "2026-13", "--lake", str(lake.root)])
     assert "expected YYYY-MM" in capsys.readouterr().err
+
+
+def test_failure_report_fallback_local(lake: LocalLake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genai_finops.config import parse_config
+    from genai_finops.governance import steps
+    from genai_finops.governance.local_run import run_month
+    from genai_finops.governance.routing import Router
+
+    def broken_record(event: dict, runtime: steps.GovernanceRuntime) -> dict:
+        raise RuntimeError("lake unavailable")
+
+    monkeypatch.setitem(steps.STEP_FUNCTIONS, "RecordRunFunctionArn", broken_record)
+    config = parse_config(CONFIG)
+    runtime = steps.GovernanceRuntime(lake=lake, config=config, router=Router(lake, config))
+
+    result = run_month(runtime, "2026-11", refresh_attribution=False, run_id="run-x")
+
+    assert result.status == "FAILED"
+    assert result.visited[-3:] == ["NotifyFailure", "PublishFailureDirectly", "Failed"]
+    [key] = lake.list_documents("outbox/team=finops/direct/")
+    published = json.loads(lake.get_document(key))
+    assert published["MessageAttributes"]["kind"]["StringValue"] == "run_failed"
+    assert "run-x" in published["Message"]
+
+
+def test_prepare_run_defaults_to_previous_month(lake: LocalLake) -> None:
+    from genai_finops.config import parse_config
+    from genai_finops.errors import InputError
+    from genai_finops.governance.routing import Router
+    from genai_finops.governance.steps import GovernanceRuntime, prepare_run
+
+    runtime = GovernanceRuntime(lake=lake, config=parse_config({}), router=Router(lake, parse_config({})))
+    event = {"input": {}, "run_id": "r", "started_at": "2027-01-05T06:00:00.123Z"}
+
+    prepared = prepare_run(event, runtime)
+
+    assert prepared["billing_period"] == "2026-12"
+    assert prepared["refresh_attribution"] is True
+    with pytest.raises(InputError, match="invalid billing_period '2026-1'"):
+        prepare_run({**event, "input": {"billing_period": "2026-1"}}, runtime)
