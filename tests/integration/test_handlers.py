@@ -19,8 +19,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.stub import Stubber
 
-from genai_finops.errors import InputError
+from genai_finops.errors import ConfigError, InputError
 from genai_finops.handlers import ingest_cur, ingest_invocations, refresh_profiles
+from genai_finops.handlers.runtime import reset_runtime
 
 from .builders import (
     CUR2_UNBLENDED_IN_SCOPE,
@@ -324,3 +325,33 @@ def test_refresh_profiles_writes_inventory(
             "account_id": MEMBER,
         }
     ]
+
+
+# -- cold start ---------------------------------------------------------------------------------------
+
+
+def test_handler_import_creates_no_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    def no_clients(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a boto3 client or session was created at import time")
+
+    monkeypatch.setattr(boto3, "client", no_clients)
+    monkeypatch.setattr(boto3, "Session", no_clients)
+    for module in (ingest_cur, ingest_invocations, refresh_profiles):
+        importlib.reload(module)
+
+
+def test_configuration_read_once_per_container(aws: boto3.Session, handler_env: GlueDuckDbEngine) -> None:
+    from .conftest import CONFIG_BUCKET, CONFIG_KEY
+
+    event = _put_cur2(aws)
+    ingest_cur.lambda_handler(event, FakeLambdaContext())
+    # A warm container keeps the configuration it read at cold start.
+    aws.client("s3").delete_object(Bucket=CONFIG_BUCKET, Key=CONFIG_KEY)
+    again = ingest_cur.lambda_handler(copy.deepcopy(event), FakeLambdaContext())
+    assert again["periods"] == {"2026-10": "already loaded"}
+    # A new container reads it again, and now finds it missing.
+    reset_runtime()
+    with pytest.raises(ConfigError, match="cannot read governance configuration"):
+        ingest_cur.lambda_handler(copy.deepcopy(event), FakeLambdaContext())
