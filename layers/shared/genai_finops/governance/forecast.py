@@ -116,6 +116,9 @@ def _day_weights(lake: Lake, period: str) -> dict[FeatureKey, list[Decimal]]:
 
 
 def _relative_errors(lake: Lake, period: str) -> dict[FeatureKey, float]:
+    # In AWS the Glue table exists only after its first write, and querying a missing table fails.
+    if not lake.partitions(FORECAST_ACCURACY.name):
+        return {}
     rows = lake.query(load_query("governance_accuracy_history"), [period]).to_pylist()
     return {(row["team"], row["feature"]): float(row["mean_absolute_percentage_error"]) for row in rows}
 
@@ -300,6 +303,8 @@ def _add_flat_remainder(
 
 def build_accuracy(lake: Lake, period: str) -> pa.Table:
     """Compare every earlier monthly forecast of ``period`` with its actual cost per team and feature."""
+    if not lake.partitions(FORECASTS.name):
+        return FORECAST_ACCURACY.schema.empty_table()
     forecasts = lake.query(load_query("governance_earlier_forecasts"), [period, period]).to_pylist()
     actual: dict[FeatureKey, Decimal] = defaultdict(Decimal)
     for row in lake.query(load_query("governance_feature_months"), [period, period]).to_pylist():

@@ -60,8 +60,9 @@ class TeamUsage:
 
 def period_credits(lake: Lake, config: GovernanceConfig, first: str, last: str) -> dict[str, Decimal]:
     """Return the sum of Credit lines (negative) per billing period from ``cost_lines``."""
-    rows = lake.query(load_query("governance_credits"), [config.attribution.cost_column, first, last]).to_pylist()
-    return {row["billing_period"]: to_money(row["credits"]) for row in rows}
+    column = config.attribution.cost_column
+    rows = lake.query(load_query("governance_credits"), [first, last]).to_pylist()
+    return {row["billing_period"]: to_money(row[column] or 0) for row in rows}
 
 
 def _is_shared(config: GovernanceConfig, team: str | None) -> bool:

@@ -1,18 +1,11 @@
--- Credit lines per billing period (negative amounts) in the configured cost column.
--- Parameters: cost column name (cost_unblended, cost_net or cost_amortized), first and last billing period.
+-- Credit lines per billing period (negative amounts) in each cost column; the caller picks the
+-- configured one. Parameters: first and last billing period (YYYY-MM, inclusive).
 SELECT
     billing_period,
-    CAST(
-        sum(
-            CASE ?
-                WHEN 'cost_unblended' THEN cost_unblended
-                WHEN 'cost_amortized' THEN cost_amortized
-                ELSE cost_net
-            END
-        ) AS DECIMAL(38, 10)
-    ) AS credits
+    CAST(sum(cost_unblended) AS DECIMAL(38, 10)) AS cost_unblended,
+    CAST(sum(coalesce(cost_net, cost_unblended)) AS DECIMAL(38, 10)) AS cost_net,
+    CAST(sum(cost_amortized) AS DECIMAL(38, 10)) AS cost_amortized
 FROM cost_lines
 WHERE line_item_type = 'Credit'
     AND billing_period BETWEEN ? AND ?
 GROUP BY billing_period
-ORDER BY billing_period
