@@ -288,3 +288,18 @@ def test_bill_summary_accounts_every_line(lake: LocalLake, tmp_path: Path) -> No
         ("2026-10", "Usage", "AmazonEC2", False, 1, Decimal("2.00")),
         ("2026-11", "Usage", "AmazonBedrock", True, 1, Decimal("0.40")),
     ]
+
+
+def test_source_line_survives_parallel_read(lake: LocalLake, tmp_path: Path) -> None:
+    header = (
+        "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/ProductCode,lineItem/ResourceId,lineItem/UnblendedCost"
+    )
+    body = "".join(f"Usage,2026-10-01T00:00:00Z,AmazonBedrock,{index},0.01\n" for index in range(300_000))
+    path = tmp_path / "big.csv"
+    path.write_text(header + "\n" + body)
+    [report] = ingest(lake, path)
+    assert report.periods[0].read.rows == 300_000
+    wrong = lake.query_duckdb(
+        "SELECT count(*) AS wrong FROM cost_lines WHERE CAST(resource_id AS BIGINT) + 2 <> source_line"
+    )
+    assert wrong.column("wrong")[0].as_py() == 0

@@ -118,6 +118,9 @@ def open_file(
     physical = tuple(f"c{i}" for i in range(len(headers)))
     target = staging / f"raw-{index:05d}.parquet"
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in physical) + "}"
+    # Row order must survive the conversion: the Parquet row number is how a CSV line is named later.
+    previous_order = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    connection.execute("SET preserve_insertion_order = true")
     try:
         connection.execute(
             f"COPY (SELECT * FROM read_csv(?, columns = {columns}, header = true, auto_detect = false, "
@@ -138,4 +141,7 @@ def open_file(
             source=source,
             line=int(line.group(1)) if line else None,
         ) from error
+    finally:
+        restore = "true" if previous_order is None or previous_order[0] else "false"
+        connection.execute(f"SET preserve_insertion_order = {restore}")
     return OpenedFile(source, target, tuple(headers), physical, dict.fromkeys(physical, "VARCHAR"), 2)
