@@ -301,6 +301,7 @@ def test_failed_step_notifies_finops(stack: dict[str, Any]) -> None:
     assert message["kind"] == "run_failed"
     assert message["payload"]["failed_step"] == "RefreshAttribution"
     assert message["payload"]["error"] == "InputError"
+    assert message["payload"]["cause"].startswith("attribution_coverage has no partition for 2026-11")
     assert _received(stack["session"], stack["queues"]["support"]) == []
     [run] = stack["lake"].query("SELECT status, error FROM governance_runs").to_pylist()
     assert run == {"status": "failed", "error": "InputError"}

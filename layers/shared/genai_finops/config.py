@@ -322,9 +322,17 @@ class ForecastAssumptions(_Strict):
     user_growth: dict[NonEmpty, Annotated[Decimal, Field(ge=-1)]] = Field(default_factory=dict)
     levers: list[CostLever] = Field(default_factory=list)
     stress_volume_multiplier: Annotated[Decimal, Field(ge=1)] = Decimal("1.5")
-    # Two-sided coverage of the prediction interval, and the relative error assumed without history.
-    interval_level: Literal["0.8", "0.9", "0.95"] = "0.9"
+    # Two-sided coverage of the prediction interval (0.8, 0.9 or 0.95), and the relative error assumed
+    # without history.
+    interval_level: Decimal = Decimal("0.9")
     default_relative_error: Annotated[Decimal, Field(gt=0, le=5)] = Decimal("0.25")
+
+    @field_validator("interval_level")
+    @classmethod
+    def _check_level(cls, level: Decimal) -> Decimal:
+        if level not in (Decimal("0.8"), Decimal("0.9"), Decimal("0.95")):
+            raise ValueError(f"interval_level must be 0.8, 0.9 or 0.95, got {level}")
+        return level
 
 
 class Credits(_Strict):
@@ -345,6 +353,36 @@ class Credits(_Strict):
         return self
 
 
+class Anomalies(_Strict):
+    """Anomaly detection on hourly estimated spend and daily billed spend.
+
+    No threshold is set per boundary: each series' noise scale is learned from its own history, and these
+    values apply to every boundary alike.
+    """
+
+    # An anomaly opens only when its excess over the baseline so far reaches this many currency units.
+    min_impact: Annotated[Decimal, Field(gt=0)] = Decimal(5)
+    # ... and when the window's observed cost exceeds the expected cost by at least this share.
+    min_relative_change: Annotated[Decimal, Field(gt=0)] = Decimal("0.5")
+    # Robust z-score (excess divided by the series' scaled median absolute deviation) an hour must exceed.
+    z_threshold: Annotated[Decimal, Field(gt=0)] = Decimal(4)
+    # An open anomaly's alert is sent again only when its impact so far grew by this share since the last alert.
+    update_step: Annotated[Decimal, Field(gt=0)] = Decimal("1.0")
+    # Consecutive hours at or below the baseline that close an open anomaly.
+    close_after_hours: Annotated[int, Field(ge=1, le=48)] = 2
+    # Days of hourly history read for the baselines (at least five weeks, so that last month-end is seen).
+    history_days: Annotated[int, Field(ge=7, le=90)] = 42
+    # Models whose use outside production environments is watched (model ids; a prefix match is enough).
+    frontier_models: list[NonEmpty] = Field(
+        default_factory=lambda: ["anthropic.claude-opus", "anthropic.claude-sonnet", "amazon.nova-premier"]
+    )
+    production_environments: list[NonEmpty] = Field(default_factory=lambda: ["prod"])
+    # Days excluded from every baseline (public holidays with unusual traffic).
+    holidays: list[date] = Field(default_factory=list)
+    # A principal is new when it had no spend in this many days before the current hour.
+    new_principal_days: Annotated[int, Field(ge=1, le=90)] = 14
+
+
 class GovernanceConfig(_Strict):
     """The whole governance configuration. Later capabilities add sections here."""
 
@@ -361,6 +399,7 @@ class GovernanceConfig(_Strict):
     chargeback: Chargeback = Field(default_factory=Chargeback)
     forecast: ForecastAssumptions = Field(default_factory=ForecastAssumptions)
     credits: Credits = Field(default_factory=Credits)
+    anomalies: Anomalies = Field(default_factory=Anomalies)
 
     @model_validator(mode="after")
     def _check_unique_profiles(self) -> GovernanceConfig:

@@ -182,3 +182,27 @@ def test_enforcing_cap_needs_roles() -> None:
 
     with pytest.raises(ConfigError, match="enforces but lists no role_names"):
         parse_config({"budgets": {"environment_caps": [{"environment": "dev", "monthly_amount": 1, "enforce": True}]}})
+
+
+def test_budgets_command_prints_summary(lake: LocalLake, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from genai_finops.cli.main import main
+
+    _ten_days(lake)
+    config_file = tmp_path / "governance.yaml"
+    config_file.write_text(yaml.safe_dump(CONFIG))
+    arguments = ["budgets", "--date", "2026-11-10", "--lake", str(lake.root), "--config", str(config_file), "--quiet"]
+
+    status = main(arguments)
+
+    assert status == 0
+    output = capsys.readouterr().out
+    # Log lines are one-line JSON objects; the summary is printed indented, so it starts with "{" alone.
+    summary = json.loads(output[output.index("{\n") :])
+    assert summary["as_of"] == "2026-11-10"
+    assert summary["budgets"]["support-monthly"] == {"actual": "50.0000000000", "forecast": "150.0000000000"}
+    assert summary["caps_breached"] == ["dev"]
+    # Without --apply-enforcement the command line never changes IAM: the breach is recorded as a dry run.
+    assert summary["actions_applied"] == 0
+    assert lake.query("SELECT DISTINCT mode FROM budget_actions").column(0).to_pylist() == ["dry_run"]

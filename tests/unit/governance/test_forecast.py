@@ -185,3 +185,34 @@ def test_accuracy_feeds_next_interval(lake: LocalLake) -> None:
 )
 def test_trend_growth(values: list[float], expected: float) -> None:
     assert trend_growth(values) == pytest.approx(expected)
+
+
+def test_interval_level_widens_interval(lake: LocalLake) -> None:
+    _history(lake)
+    narrow = build_forecast(lake, parse_config({"forecast": {"interval_level": 0.8}}), "2026-11", "r", MADE_AT)
+    wide = build_forecast(lake, parse_config({"forecast": {"interval_level": 0.95}}), "2026-11", "r", MADE_AT)
+
+    [narrow_row] = _month_rows(narrow, "2026-12", "base")
+    [wide_row] = _month_rows(wide, "2026-12", "base")
+    assert narrow_row["interval_level"] == pytest.approx(0.8)
+    narrow_spread = float(narrow_row["cost_high"]) / float(narrow_row["cost"]) - 1
+    wide_spread = float(wide_row["cost_high"]) / float(wide_row["cost"]) - 1
+    assert wide_spread / narrow_spread == pytest.approx(1.96 / 1.2816, rel=1e-4)
+
+
+def test_lever_applies_to_its_feature_only(lake: LocalLake) -> None:
+    write_period(
+        lake,
+        "2026-11",
+        [
+            Requests(day("2026-11-02"), 10, Decimal("1.00"), "support", "chat", users=5),
+            Requests(day("2026-11-02"), 10, Decimal("1.00"), "search", "rank", users=5),
+        ],
+    )
+    config = parse_config(
+        {"forecast": {"levers": [{"name": "cache", "feature": "chat", "share_of_requests": 1, "saving": "0.5"}]}}
+    )
+    table = build_forecast(lake, config, "2026-11", "r", MADE_AT)
+
+    optimized = {row["feature"]: row["cost"] for row in _month_rows(table, "2026-12", "optimized")}
+    assert optimized == {"chat": Decimal("5.00"), "rank": Decimal("10.00")}

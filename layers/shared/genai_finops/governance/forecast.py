@@ -41,7 +41,8 @@ from ..tables import FORECAST_ACCURACY, FORECASTS
 from .periods import add_months, months_between, period_days
 
 SCENARIOS = ("base", "optimized", "stress")
-Z_SCORES = {"0.8": 1.2816, "0.9": 1.6449, "0.95": 1.9600}
+# Two-sided standard normal quantiles for the supported interval levels.
+Z_SCORES = {Decimal("0.8"): 1.2816, Decimal("0.9"): 1.6449, Decimal("0.95"): 1.9600}
 MIN_MONTHLY_GROWTH = -0.5
 MAX_MONTHLY_GROWTH = 1.0
 
