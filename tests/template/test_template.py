@@ -227,14 +227,18 @@ def test_environment_variables_match_settings(template: dict[str, Any]) -> None:
     assert names - ours <= {"POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"}
 
 
-@pytest.mark.parametrize("function", ["IngestCurFunction", "IngestInvocationsFunction", "RefreshProfilesFunction"])
-def test_function_code_defines_handler(template: dict[str, Any], function: str) -> None:
-    properties = _properties(template["Resources"][function])
-    module, handler = properties["Handler"].split(".")
-    source = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
-    names = {alias.asname or alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)
-             for alias in node.names}  # fmt: skip
-    assert handler in names
+def test_function_code_defines_handler(template: dict[str, Any]) -> None:
+    functions = _resources(template, "AWS::Serverless::Function")
+    assert {"IngestCurFunction", "IngestInvocationsFunction", "RefreshProfilesFunction"} <= set(functions)
+    for name, function in functions.items():
+        properties = _properties(function)
+        module, handler = properties["Handler"].rsplit(".", 1)
+        source = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    for alias in node.names}  # fmt: skip
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert handler in imported | defined, f"{name}: {properties['CodeUri']}/{module}.py has no {handler}"
 
 
 def test_log_queue_wiring(template: dict[str, Any]) -> None:
