@@ -165,6 +165,7 @@ def ingest_log_objects(
             connection = duckdb.connect(config=settings)
             try:
                 connection.execute("SET TimeZone = 'UTC'")
+                connection.execute("SET enable_progress_bar = false")
                 _ingest_batch(connection, lake, config, batch, user_key, resolver, report, progress)
             finally:
                 connection.close()

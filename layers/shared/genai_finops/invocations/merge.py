@@ -87,18 +87,23 @@ def merge_candidates(
     connection.register("existing_rows", _load_partitions(lake, load_dates))
 
     columns = ", ".join(f'"{name}"' for name in INVOCATIONS.full_schema.names)
+    # Only request ids that occur more than once are sorted; every other row is the one kept for its id.
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ranked AS
+        WITH pool AS (
+            SELECT {columns}, true AS is_new FROM candidates
+            UNION ALL
+            SELECT {columns}, false AS is_new FROM existing_rows
+        ),
+        repeated AS (SELECT request_id FROM pool GROUP BY request_id HAVING count(*) > 1)
+        SELECT *, 1::BIGINT AS rank_in_request FROM pool ANTI JOIN repeated USING (request_id)
+        UNION ALL
         SELECT *, row_number() OVER (
             PARTITION BY request_id
             ORDER BY {_TOTAL} DESC, source_object, source_line, is_new
         ) AS rank_in_request
-        FROM (
-            SELECT {columns}, true AS is_new FROM candidates
-            UNION ALL
-            SELECT {columns}, false AS is_new FROM existing_rows
-        )
+        FROM pool SEMI JOIN repeated USING (request_id)
         """
     )
     connection.unregister("existing_rows")

@@ -165,10 +165,8 @@ FROM (
         {_CACHE_READ_TOKENS} AS cache_read_tokens,
         {_CACHE_WRITE_TOKENS} AS cache_write_tokens,
         {_OUTPUT_TOKENS} AS output_tokens,
-        CASE WHEN coalesce(input.cacheWriteInputTokenCount, 0) = 0
-             AND NOT (contains(coalesce({_BODY}::VARCHAR, ''), '"1h"')
-                      OR contains(coalesce({_BODY}::VARCHAR, ''), 'ephemeral_1h'))
-             THEN NULL ELSE {_CACHE_WRITE_1H_BODY} END AS body_cache_write_1h_tokens,
+        CASE WHEN input.cacheWriteInputTokenCount = 0 OR {_BODY} IS NULL THEN NULL
+             ELSE {_CACHE_WRITE_1H_BODY} END AS body_cache_write_1h_tokens,
         {_GUARDRAIL_BLOCKED} AS guardrail_blocked
     FROM read_json($paths, format = 'newline_delimited', columns = $columns, filename = true,
                    maximum_object_size = {MAX_LINE_BYTES}, compression = $compression)
