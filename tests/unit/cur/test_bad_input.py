@@ -124,3 +124,27 @@ def test_tag_keys_differing_in_case_merge_with_warning(lake: LocalLake, tmp_path
     [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
     assert [line["team"] for line in cost_lines(lake)] == ["upper", "lower"]
     assert any("differing only in case" in warning for warning in report.warnings)
+
+
+def test_reconciliation_mismatch_publishes_nothing(
+    loaded: LocalLake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genai_finops.cur import ingest as ingest_module
+    from genai_finops.errors import ReconciliationError
+
+    monkeypatch.setattr(ingest_module, "read_totals_sql", lambda plan: "SELECT 2, CAST(9.99 AS DECIMAL(38,10))")
+    path = write_csv(tmp_path / "new.csv", [legacy_row(cost="7.00")])
+    with pytest.raises(ReconciliationError, match="read 2 rows"):
+        ingest(loaded, path, export_id="cost")
+    _assert_untouched(loaded)
+    runs = loaded.query_duckdb("SELECT status FROM ingest_runs ORDER BY started_at").to_pylist()
+    assert runs[-1]["status"] == "failed"
+
+
+def test_lines_without_period_are_recorded(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [legacy_row(period_start="", start="", cost="2.00")]
+    [report] = ingest(lake, write_csv(tmp_path / "cur.csv", rows))
+    assert [period.status for period in report.periods] == ["quarantined"]
+    assert any("quarantined  1 rows, unblended 2.00" in line for line in report.summary_lines())
+    runs = lake.query_duckdb("SELECT status, rows_quarantined, cost_quarantined FROM ingest_runs")
+    assert runs.to_pylist() == [{"status": "quarantined", "rows_quarantined": 1, "cost_quarantined": Decimal("2.00")}]

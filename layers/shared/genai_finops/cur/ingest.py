@@ -551,26 +551,28 @@ def ingest_delivery(
         _create_owners(connection, lake)
         try:
             results = run.read_all(connection, staging)
-        except InputError as error:
+            outputs = sorted(staging.glob("normalised/*.parquet"))
+            say(f"accounting {len(outputs)} normalised files")
+            periods, summary = run.summarise(connection, outputs, results)
+            for period_name, period in sorted(periods.items()):
+                if not period.balances():
+                    raise ReconciliationError(
+                        f"period {period_name}: read {period.read.describe()} but in scope, out of scope, "
+                        "quarantined and duplicate lines add up to something else"
+                    )
+        except (InputError, ReconciliationError) as error:
             failed = PeriodReport(hint or "unknown", status="failed")
             record_ingest_run(lake, [_run_row(delivery, failed, started, "failed", str(error))])
             raise
-        outputs = sorted(staging.glob("normalised/*.parquet"))
-        say(f"accounting {len(outputs)} normalised files")
-        periods, summary = run.summarise(connection, outputs, results)
         accounts = _period_accounts(connection, outputs)
 
         run_rows = []
         for period_name in sorted(periods):
             period = periods[period_name]
             report.periods.append(period)
-            if not period.balances():
-                raise ReconciliationError(
-                    f"period {period_name}: read {period.read.describe()} but in scope, out of scope, quarantined "
-                    "and duplicate lines add up to something else"
-                )
             if period_name == NO_PERIOD:
                 period.status = "quarantined"
+                run_rows.append(_run_row(delivery, period, started, "quarantined", "lines without a billing period"))
                 continue
             period.status = _status_against(_read_state(lake, delivery.export_id, period_name), delivery)
             if period.status != "loaded":

@@ -47,7 +47,8 @@ class PeriodReport:
     """One billing period of one delivery.
 
     ``status`` is ``loaded``, ``already loaded`` (this delivery id was loaded before, nothing changed)
-    or ``superseded`` (a newer delivery of the period is in the lake, nothing changed).
+    or ``superseded`` (a newer delivery of the period is in the lake, nothing changed). The lines
+    without any billing period form a pseudo-period ``__none__`` with status ``quarantined``.
     ``read`` equals ``in_scope + out_of_scope + quarantined + duplicate``, to the cent.
     """
 
@@ -90,7 +91,7 @@ class DeliveryReport:
             lines.append("  no billing lines")
         for period in self.periods:
             lines.append(f"  period {period.billing_period}: {period.status}")
-            if period.status != "loaded":
+            if period.status not in ("loaded", "quarantined"):
                 continue
             formats = ", ".join(period.source_formats) or "none"
             currencies = ", ".join(period.currencies) or "none"
