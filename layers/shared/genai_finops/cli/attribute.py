@@ -7,7 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from ..attribution import BillingPeriod, attribute_period, periods_with_data
+from ..errors import InputError
 from .common import Context
+
+
+def _period(text: str) -> BillingPeriod:
+    """Parse --period for argparse, which reports ArgumentTypeError as a usage error."""
+    try:
+        return BillingPeriod.parse(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -22,7 +31,7 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
     )
     parser.add_argument(
         "--period",
-        type=BillingPeriod.parse,
+        type=_period,
         default=None,
         metavar="YYYY-MM",
         help="billing period to attribute (default: every period with cost lines or invocations)",
