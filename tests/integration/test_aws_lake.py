@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.errors import ConfigError, LakeError
-from genai_finops.lake.aws import AwsLake, athena_literal, athena_type, split_s3_uri
+from genai_finops.lake.aws import AwsLake, athena_literal, athena_type, referenced_tables, split_s3_uri
 from genai_finops.settings import Settings
 from genai_finops.tables import BILL_SUMMARY, COST_LINES, INFERENCE_PROFILES, INVOCATIONS
 
@@ -43,6 +43,15 @@ def _summary(row_count: int, cost: str) -> pa.Table:
             "cost_amortized": [Decimal(cost)],
         }
     ).cast(BILL_SUMMARY.schema)
+
+
+def _widen(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Return rows with every other column of ``schema`` added as nulls."""
+    columns = {
+        field.name: rows.column(field.name) if field.name in rows.column_names else pa.nulls(rows.num_rows, field.type)
+        for field in schema
+    }
+    return pa.table(columns).cast(schema)
 
 
 def _keys(session: boto3.Session, prefix: str) -> list[str]:
@@ -323,6 +332,53 @@ def test_query_failure_becomes_lake_error(aws_lake: AwsLake, monkeypatch: pytest
     with pytest.raises(LakeError, match="cannot be resolved") as raised:
         aws_lake.query("SELECT x FROM cost_lines")
     assert isinstance(raised.value.__cause__, wr.exceptions.QueryFailed)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM cost_lines", {"cost_lines"}),
+        (
+            "WITH recent AS (SELECT * FROM invocations) SELECT * FROM recent JOIN inference_profiles p ON true",
+            {"invocations", "inference_profiles"},
+        ),
+        ("SELECT count(*) FROM (SELECT request_id FROM invocations WHERE date IN (?, ?))", {"invocations"}),
+    ],
+)
+def test_referenced_tables_skips_ctes(sql: str, expected: set[str]) -> None:
+    assert referenced_tables(sql) == expected
+
+
+def test_query_creates_missing_tables_empty(
+    aws: boto3.Session, aws_lake: AwsLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import awswrangler as wr
+
+    monkeypatch.setattr(wr.athena, "read_sql_query", lambda sql, **kwargs: pd.DataFrame({"n": [0]}))
+    aws_lake.query("SELECT count(*) AS n FROM ingest_runs JOIN inference_profiles ON true")
+
+    glue = aws.client("glue")
+    for name in ("ingest_runs", "inference_profiles"):
+        table = glue.get_table(DatabaseName=DATABASE, Name=name)["Table"]
+        assert table["StorageDescriptor"]["Location"] == f"s3://{LAKE_BUCKET}/tables/{name}/"
+    assert aws_lake.partitions("ingest_runs") == []
+    assert aws_lake.partitions("inference_profiles") == []
+
+
+def test_publish_after_empty_table_keeps_new_data(
+    aws: boto3.Session, aws_lake: AwsLake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import awswrangler as wr
+
+    monkeypatch.setattr(wr.athena, "read_sql_query", lambda sql, **kwargs: pd.DataFrame({"n": [0]}))
+    aws_lake.query("SELECT count(*) AS n FROM inference_profiles")
+    rows = pa.table({"profile_id": ["arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/p1"]})
+    aws_lake.write_partition("inference_profiles", {}, _widen(rows, INFERENCE_PROFILES.schema))
+
+    location = aws.client("glue").get_table(DatabaseName=DATABASE, Name="inference_profiles")["Table"]
+    data = _read_location(aws, location["StorageDescriptor"]["Location"], tmp_path)
+    assert data.column("profile_id").to_pylist() == rows.column("profile_id").to_pylist()
+    assert aws_lake.partitions("inference_profiles") == [{}]
 
 
 def test_query_reaches_athena_in_workgroup(aws: boto3.Session, aws_lake: AwsLake) -> None:

@@ -25,12 +25,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sqlglot
+import sqlglot.errors
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlglot import exp
 
 from ..errors import ConfigError, LakeError
 from ..observability import logger
-from ..tables import TableSpec, get_table
+from ..sql import SqlError
+from ..tables import TABLES, TableSpec, get_table
 from .local import GENERATION_KEY, partition_path
 
 if TYPE_CHECKING:
@@ -119,6 +123,16 @@ def athena_literal(value: Any) -> str:
         f"query parameter of type {type(value).__name__} is not supported; pass str, int, "
         "float, bool, Decimal, date, datetime or None"
     )
+
+
+def referenced_tables(sql: str) -> set[str]:
+    """Return the names of the tables a Trino statement reads (common table expressions excluded)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="trino")
+    except sqlglot.errors.ParseError as error:
+        raise SqlError(f"SQL does not parse as Trino: {error}") from error
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return {table.name for table in tree.find_all(exp.Table) if table.name and table.name not in ctes}
 
 
 def glue_columns(schema: pa.Schema) -> list[ColumnTypeDef]:
@@ -213,6 +227,8 @@ class AwsLake:
         self.session = session or boto3.Session()
         self.scratch_dir = Path(scratch_dir or tempfile.gettempdir())
         self.query_engine = query_engine or AthenaQueryEngine(self.session, database, workgroup, unload_uri)
+        # Tables this instance has seen in Glue; Glue is asked again only about new names.
+        self._known_tables: set[str] = set()
         self._s3: S3Client = self.session.client("s3")
         self._glue: GlueClient = self.session.client("glue")
 
@@ -404,6 +420,10 @@ class AwsLake:
             logger.warning("previous location is outside the lake; not deleted", extra={"table": table})
             return
         prefix = key if key.endswith("/") else key + "/"
+        if not prefix.rstrip("/").rsplit("/", 1)[-1].startswith(f"{GENERATION_KEY}="):
+            # An empty table created before its first publish points at the table's root folder,
+            # which contains the new generation: only generation folders are ever deleted.
+            return
         try:
             self._delete_keys(self._list_keys(prefix))
         except LakeError as error:
@@ -515,7 +535,10 @@ class AwsLake:
     def partitions(self, table: str) -> list[dict[str, str]]:
         spec = get_table(table)
         if not spec.partition_keys:
-            return [{}] if self._get_table(table) is not None else []
+            # A table created empty by a query points at its root folder and has no content yet.
+            existing = self._get_table(table)
+            location = (existing or {}).get("StorageDescriptor", {}).get("Location", "")
+            return [{}] if f"/{GENERATION_KEY}=" in location else []
         result: list[dict[str, str]] = []
         try:
             paginator = self._glue.get_paginator("get_partitions")
@@ -531,7 +554,16 @@ class AwsLake:
     # -- Lake port: reading ----------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        """Run Trino SQL over the lake's tables and return the result as Arrow (Athena in production)."""
+        """Run Trino SQL over the lake's tables and return the result as Arrow (Athena in production).
+
+        A registered table that no step has written yet is created empty first, so that it reads as
+        zero rows, as in the local lake; Athena would otherwise fail on a table missing from Glue.
+        """
+        for name in referenced_tables(sql):
+            if name in TABLES and name not in self._known_tables:
+                spec = TABLES[name]
+                self._ensure_table(spec, self._uri(self._table_prefix(name)))
+                self._known_tables.add(name)
         return self.query_engine.run(sql, params)
 
     # -- Lake port: documents --------------------------------------------------------------------
