@@ -274,6 +274,7 @@ def test_event_rules_match_manifests_and_log_objects(template: dict[str, Any]) -
     assert log_rule["EventPattern"]["detail"]["bucket"]["name"] == [{"Ref": "LogBucketName"}]
     assert "AWSLogs/" in log_rule["EventPattern"]["detail"]["object"]["key"][0]["wildcard"]["Fn::Sub"]
     assert _references(log_rule["Targets"][0]["Arn"]) == {"LogObjectQueue"}
+    assert _references(log_rule["Targets"][0]["DeadLetterConfig"]["Arn"]) == {"LogObjectDeadLetterQueue"}
 
 
 def test_sample_events_are_valid_json() -> None:
