@@ -57,7 +57,8 @@ class GlueDuckDbEngine:
                 s3.download_file(bucket, item["Key"], str(target))
                 data = pq.read_table(target).cast(spec.schema)
                 for key in spec.partition_keys:
-                    data = data.append_column(pa.field(key, pa.string()), pa.array([values[key]] * data.num_rows))
+                    column = pa.array([values[key]] * data.num_rows, pa.string())
+                    data = data.append_column(pa.field(key, pa.string()), column)
                 pieces.append(data)
         if not pieces:
             return spec.full_schema.empty_table()

@@ -409,3 +409,56 @@ def test_failure_report_fallback_publishes(stack: dict[str, Any], monkeypatch: p
     assert "doubly-broken" in body["Message"]
     assert body["MessageAttributes"]["kind"]["Value"] == "run_failed"
     assert _received(stack["session"], stack["queues"]["support"]) == []
+
+
+def test_run_month_on_aws_lake(aws: boto3.Session, tmp_path: Path) -> None:
+    """The same ASL run over the S3 and Glue lake (moto), with DuckDB over Glue standing in for Athena."""
+    from genai_finops.config import parse_config
+    from genai_finops.governance.local_run import run_month
+    from genai_finops.governance.routing import Router, SnsPublisher
+    from genai_finops.governance.steps import GovernanceRuntime
+    from genai_finops.lake.aws import AwsLake
+
+    from .conftest import DATABASE, LAKE_BUCKET, WORKGROUP
+    from .fakes import GlueDuckDbEngine
+
+    lake = AwsLake(
+        LAKE_BUCKET,
+        DATABASE,
+        WORKGROUP,
+        session=aws,
+        scratch_dir=tmp_path / "scratch",
+        query_engine=GlueDuckDbEngine(aws, DATABASE),
+    )
+    _generated_data(lake)  # type: ignore[arg-type]
+    topic = aws.client("sns").create_topic(Name="alerts")["TopicArn"]
+    url = aws.client("sqs").create_queue(QueueName="support")["QueueUrl"]
+    queue_arn = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscribe(aws, topic, "support", "sqs", queue_arn)
+    config = parse_config(CONFIG)
+    router = Router(lake, config, publisher=SnsPublisher(aws), default_topic_arn=topic)
+    runtime = GovernanceRuntime(lake=lake, config=config, router=router)
+
+    result = run_month(runtime, "2026-11", refresh_attribution=False, run_id="aws-run")
+
+    [run] = lake.query("SELECT status, error, error_cause FROM governance_runs").to_pylist()
+    assert run["status"] == "succeeded", f"{run['error']}: {run['error_cause']}"
+    assert result.status == "SUCCEEDED"
+    glue = aws.client("glue")
+    for table in ("forecasts", "forecast_accuracy", "showback", "budget_actions", "governance_runs", "messages_sent"):
+        assert glue.get_table(DatabaseName=DATABASE, Name=table)["Table"]["Name"] == table
+    [totals] = lake.query("SELECT sum(shared_cost) AS shared, sum(net_cost) AS net FROM showback").to_pylist()
+    assert totals == {"shared": Decimal("16.00"), "net": Decimal("88.00")}
+    statement = (
+        aws.client("s3")
+        .get_object(Bucket=LAKE_BUCKET, Key="documents/reports/2026-11/team=support/statement.csv")["Body"]
+        .read()
+    )
+    assert statement.startswith(b"billing_period,team,feature")
+    assert sorted(m["kind"] for m in _received(aws, url)) == [
+        "budget_actual_threshold",
+        "budget_forecast_threshold",
+        "monthly_statement",
+    ]
