@@ -64,7 +64,7 @@ processor = LogObjectBatchProcessor(event_type=EventType.SQS, model=ObjectCreate
 
 @dataclass
 class BatchContext:
-    """What the records of one batch share: runtime, user key, the profile inventory and outcome counts.
+    """State shared by the records of one batch: runtime, user key, the profile inventory and outcome counts.
 
     The inventory is read once per batch, on the first log object, not once per object.
     """
