@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -53,32 +53,33 @@ DOCUMENTS_PREFIX = "documents"
 DELETE_BATCH_SIZE = 1000
 
 
+# Arrow type tests and the Athena (Hive DDL) name of each primitive type.
+_PRIMITIVE_TYPES: tuple[tuple[Callable[[pa.DataType], bool], str], ...] = (
+    (pa.types.is_string, "string"),
+    (pa.types.is_large_string, "string"),
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_int8, "tinyint"),
+    (pa.types.is_int16, "smallint"),
+    (pa.types.is_int32, "int"),
+    (pa.types.is_int64, "bigint"),
+    (pa.types.is_float32, "float"),
+    (pa.types.is_float64, "double"),
+    (pa.types.is_timestamp, "timestamp"),
+    (pa.types.is_date32, "date"),
+    (pa.types.is_date64, "date"),
+    (pa.types.is_binary, "binary"),
+    (pa.types.is_large_binary, "binary"),
+)
+
+
 def athena_type(data_type: pa.DataType) -> str:
     """Return the Athena (Hive DDL) type name of an Arrow type, as Glue column definitions expect."""
-    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
-        return "string"
-    if pa.types.is_boolean(data_type):
-        return "boolean"
-    if pa.types.is_int8(data_type):
-        return "tinyint"
-    if pa.types.is_int16(data_type):
-        return "smallint"
-    if pa.types.is_int32(data_type):
-        return "int"
-    if pa.types.is_int64(data_type):
-        return "bigint"
-    if pa.types.is_float32(data_type):
-        return "float"
-    if pa.types.is_float64(data_type):
-        return "double"
+    for is_type, name in _PRIMITIVE_TYPES:
+        if is_type(data_type):
+            return name
+
     if pa.types.is_decimal(data_type):
         return f"decimal({data_type.precision},{data_type.scale})"
-    if pa.types.is_timestamp(data_type):
-        return "timestamp"
-    if pa.types.is_date32(data_type) or pa.types.is_date64(data_type):
-        return "date"
-    if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type):
-        return "binary"
     if pa.types.is_map(data_type):
         return f"map<{athena_type(data_type.key_type)},{athena_type(data_type.item_type)}>"
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
