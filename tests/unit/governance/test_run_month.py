@@ -90,6 +90,15 @@ def test_run_month_writes_every_output(lake: LocalLake, config_file: Path) -> No
     [summary] = [json.loads(lake.get_document(key)) for key in lake.list_documents("outbox/team=finops/2026-11/")]
     assert summary["kind"] == "finops_summary"
     assert Decimal(summary["payload"]["credit_balance"]) == Decimal("480.00")
+    assert {k: Decimal(v) for k, v in summary["payload"]["credits_by_period"].items()} == {"2026-11": Decimal(-20)}
+    [statement] = [json.loads(lake.get_document(key)) for key in support if "monthly_statement" in key]
+    forecast = lake.query(
+        "SELECT scenario, sum(cost) AS cost FROM forecasts WHERE billing_period = '2026-11' "
+        "AND target_period = '2026-12' AND granularity = 'month' AND team = 'support' GROUP BY scenario"
+    ).to_pylist()
+    expected = {row["scenario"]: row["cost"] for row in forecast}
+    assert {k: Decimal(v) for k, v in statement["payload"]["next_month_forecast"].items()} == expected
+    assert "Forecast for 2026-12 before shared cost and credits: base" in statement["body"]
 
 
 def test_rerun_sends_nothing_twice(lake: LocalLake, config_file: Path) -> None:

@@ -173,6 +173,9 @@ class MonthlyStatement(_Payload):
     report_csv_key: str
     report_json_key: str
     currency: str
+    next_period: str | None = None
+    # Scenario (base, optimized, stress) to the team's forecast cost of next_period.
+    next_month_forecast: dict[str, Decimal] = Field(default_factory=dict)
 
     def dedupe_key(self) -> str:
         return "statement"
@@ -192,6 +195,11 @@ class MonthlyStatement(_Payload):
         ]
         for line in self.features:
             lines.append(f"  {line.feature or '(no feature)'}: {money_text(line.net_cost, self.currency)}")
+        if self.next_period and self.next_month_forecast:
+            scenarios = ", ".join(
+                f"{scenario} {money_text(cost, self.currency)}" for scenario, cost in self.next_month_forecast.items()
+            )
+            lines.append(f"Forecast for {self.next_period} before shared cost and credits: {scenarios}.")
         lines.append(
             f"What to do: review the statement ({self.report_csv_key}); tag untagged resources and requests "
             "with team, feature and environment to move cost from untagged to direct."
@@ -225,6 +233,8 @@ class FinOpsSummary(_Payload):
     credit_balance: Decimal | None = None
     credit_expires_on: date | None = None
     currency: str
+    # Credit lines (negative) per billing period, from credits.balance_as_of (or the last twelve months) on.
+    credits_by_period: dict[str, Decimal] = Field(default_factory=dict)
 
     def dedupe_key(self) -> str:
         return "summary"
@@ -254,6 +264,11 @@ class FinOpsSummary(_Payload):
                 elif outlook.unused_at_expiry is not None:
                     line += f"; {money_text(outlook.unused_at_expiry, self.currency)} of credits unused at expiry"
             lines.append(line)
+        if self.credits_by_period:
+            applied = ", ".join(
+                f"{period} {money_text(amount, self.currency)}" for period, amount in self.credits_by_period.items()
+            )
+            lines.append(f"Credits applied per month: {applied}.")
         if self.credit_balance is not None:
             expiry = self.credit_expires_on.isoformat() if self.credit_expires_on else "no expiry given"
             lines.append(f"Credit balance left: {money_text(self.credit_balance, self.currency)} ({expiry}).")

@@ -23,7 +23,7 @@ from ..lake.base import Lake
 from ..money import to_money
 from ..observability import logger
 from ..sql import load_query
-from ..tables import GOVERNANCE_RUNS, SHOWBACK
+from ..tables import FORECASTS, GOVERNANCE_RUNS, SHOWBACK
 from .budgets import last_day, run_budgets
 from .credits import credit_runway, remaining_balance
 from .enforcement import Enforcer
@@ -33,6 +33,10 @@ from .periods import PERIOD_PATTERN, add_months, period_of
 from .routing import Router, route_team
 from .showback import period_credits, run_showback
 from .statements import write_team_statements
+
+# Months of Credit lines listed in the FinOps summary when no credit balance date is configured.
+CREDIT_HISTORY_MONTHS = 12
+FORECAST_SUMMARY_COLUMNS = ("team", "target_period", "granularity", "day", "scenario", "cost", "cost_low", "cost_high")
 
 
 def _utc_now() -> datetime:
@@ -199,6 +203,9 @@ def publish(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, Any]
         raise InputError(f"showback has no partition for {period}; the Showback step must run first")
     table = _read_partition(runtime.lake, SHOWBACK.name, period)
     teams = write_team_statements(runtime.lake, period, table, config.currency)
+    forecast_rows = _forecast_rows(runtime.lake, period)
+    next_period = add_months(period, 1)
+    team_forecasts = _team_forecasts(forecast_rows, next_period)
 
     messages = []
     for team, summary in teams.items():
@@ -217,6 +224,8 @@ def publish(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, Any]
             report_csv_key=summary["csv_key"],
             report_json_key=summary["json_key"],
             currency=config.currency,
+            next_period=next_period,
+            next_month_forecast=team_forecasts.get(team, {}),
         )
         messages.append(
             build_message(
@@ -229,7 +238,7 @@ def publish(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, Any]
             )
         )
 
-    summary_payload = _finops_summary(runtime, period, table, teams)
+    summary_payload = _finops_summary(runtime, period, table, teams, forecast_rows)
     runtime.lake.put_document(
         f"reports/{period}/finops/summary.json", summary_payload.model_dump_json(indent=2).encode("utf-8")
     )
@@ -247,8 +256,31 @@ def publish(event: dict[str, Any], runtime: GovernanceRuntime) -> dict[str, Any]
     return {"statements": len(teams), **delivery.as_dict()}
 
 
+def _forecast_rows(lake: Lake, period: str) -> pa.Table:
+    """Return the forecast rows made from ``period`` (none when the Forecast step wrote no partition)."""
+    if {"billing_period": period} not in lake.partitions(FORECASTS.name):
+        return pa.table({name: pa.array([], FORECASTS.schema.field(name).type) for name in FORECAST_SUMMARY_COLUMNS})
+    columns = ", ".join(FORECAST_SUMMARY_COLUMNS)
+    return lake.query(f"SELECT {columns} FROM forecasts WHERE billing_period = ?", [period])
+
+
+def _team_forecasts(forecast_rows: pa.Table, next_period: str) -> dict[str | None, dict[str, Decimal]]:
+    """Sum the monthly forecast of ``next_period`` per team and scenario."""
+    totals: dict[str | None, dict[str, Decimal]] = {}
+    for row in forecast_rows.to_pylist():
+        if row["target_period"] != next_period or row["granularity"] != "month":
+            continue
+        scenarios = totals.setdefault(row["team"], {scenario: Decimal(0) for scenario in SCENARIOS})
+        scenarios[row["scenario"]] += row["cost"]
+    return {team: {name: to_money(cost) for name, cost in values.items()} for team, values in totals.items()}
+
+
 def _finops_summary(
-    runtime: GovernanceRuntime, period: str, table: pa.Table, teams: dict[str, dict[str, Any]]
+    runtime: GovernanceRuntime,
+    period: str,
+    table: pa.Table,
+    teams: dict[str, dict[str, Any]],
+    forecast_rows: pa.Table,
 ) -> FinOpsSummary:
     config = runtime.config
     rows = table.to_pylist()
@@ -257,11 +289,6 @@ def _finops_summary(
     coverage = runtime.lake.query(load_query("governance_coverage"), [period]).to_pylist()
     attributable = coverage[0]["attributable_percent"] if coverage else None
 
-    forecast_rows = runtime.lake.query(
-        "SELECT target_period, granularity, day, scenario, cost, cost_low, cost_high FROM forecasts "
-        "WHERE billing_period = ?",
-        [period],
-    )
     next_period = add_months(period, 1)
     month_totals = {scenario: [Decimal(0), Decimal(0), Decimal(0)] for scenario in SCENARIOS}
     for row in forecast_rows.to_pylist():
@@ -271,10 +298,13 @@ def _finops_summary(
             totals[1] += row["cost_low"]
             totals[2] += row["cost_high"]
 
+    first = add_months(period, -(CREDIT_HISTORY_MONTHS - 1))
+    if config.credits.balance_as_of is not None:
+        first = config.credits.balance_as_of
+    by_period = period_credits(runtime.lake, config, first, period)
     balance = None
     runways = {}
-    if config.credits.balance is not None and config.credits.balance_as_of is not None:
-        by_period = period_credits(runtime.lake, config, config.credits.balance_as_of, period)
+    if config.credits.balance is not None:
         balance = remaining_balance(config, period, by_period)
         if balance is not None:
             runways = {item.scenario: item for item in credit_runway(config, period, balance, forecast_rows)}
@@ -305,6 +335,7 @@ def _finops_summary(
         credit_balance=balance,
         credit_expires_on=config.credits.expires_on,
         currency=config.currency,
+        credits_by_period=dict(sorted(by_period.items())),
     )
 
 
