@@ -827,6 +827,107 @@ MESSAGES_SENT = TableSpec(
 
 GOVERNANCE_TABLES = (FORECASTS, FORECAST_ACCURACY, SHOWBACK, BUDGET_ACTIONS, GOVERNANCE_RUNS, MESSAGES_SENT)
 
+
+# -- anomaly detection: written by ``genai-finops detect`` (hourly on logs, daily on the bill) ---------
+
+ANOMALY_CONTRIBUTOR = pa.struct(
+    [
+        ("dimension", pa.string()),
+        ("value", pa.string()),
+        ("observed_cost", MONEY_TYPE),
+        ("change", MONEY_TYPE),
+        ("share", pa.float64()),
+    ]
+)
+
+ANOMALIES = TableSpec(
+    name="anomalies",
+    schema=pa.schema(
+        [
+            ("anomaly_id", pa.string()),
+            ("kind", pa.string()),
+            ("source", pa.string()),
+            ("dimension", pa.string()),
+            ("boundary_value", pa.string()),
+            ("owner_team", pa.string()),
+            ("state", pa.string()),
+            ("opened_at", UTC_TIMESTAMP),
+            ("last_anomalous_at", UTC_TIMESTAMP),
+            ("closed_at", UTC_TIMESTAMP),
+            ("detected_at", UTC_TIMESTAMP),
+            ("updated_at", UTC_TIMESTAMP),
+            ("window_start", UTC_TIMESTAMP),
+            ("window_end", UTC_TIMESTAMP),
+            ("expected_cost", MONEY_TYPE),
+            ("observed_cost", MONEY_TYPE),
+            ("impact", MONEY_TYPE),
+            ("projected_day_impact", MONEY_TYPE),
+            ("relative_change", pa.float64()),
+            ("z_score", pa.float64()),
+            ("volume_effect", MONEY_TYPE),
+            ("input_tokens_effect", MONEY_TYPE),
+            ("output_tokens_effect", MONEY_TYPE),
+            ("rate_mix_effect", MONEY_TYPE),
+            ("expected_requests", pa.float64()),
+            ("observed_requests", pa.int64()),
+            ("evidence", pa.string()),
+            ("top_contributors", pa.list_(ANOMALY_CONTRIBUTOR)),
+            ("also_visible_on", pa.list_(pa.string())),
+            ("alerts_sent", pa.int64()),
+            ("alerted_impact", MONEY_TYPE),
+            ("billed_status", pa.string()),
+            ("billed_impact", MONEY_TYPE),
+            ("currency", pa.string()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One spend anomaly of one kind on one boundary, from the hour it opened until it closed, "
+    "with its latest measurements.",
+    column_docs={
+        "billing_period": "Month (YYYY-MM, UTC) of opened_at; an anomaly stays in the partition it opened in.",
+        "anomaly_id": "Stable id: hash of kind, source, dimension, boundary value and opened_at.",
+        "kind": "spend, cache_write_without_read, token_ratio, model_drift, new_principal, retry_storm, "
+        "nonprod_frontier (hourly, invocation logs) or billed_spend (daily, cost_lines).",
+        "source": "hourly_logs (estimated cost of invocations) or daily_bill (billed cost of cost_lines).",
+        "dimension": "Boundary: organisation, team, feature, environment, model, inference_profile, principal "
+        "or environment_model.",
+        "boundary_value": "Value of the boundary ('(none)' for requests without the key, 'all' for organisation).",
+        "owner_team": "Team the alerts are routed to: the boundary's team, else the team with most of its cost.",
+        "state": "open while the series stays above its baseline, closed after anomalies.close_after_hours "
+        "hours back at the baseline.",
+        "opened_at": "Start of the first anomalous hour (or day for billed_spend).",
+        "last_anomalous_at": "Start of the latest hour (or day) that was above the baseline.",
+        "closed_at": "End of the last anomalous hour when the anomaly closed; NULL while open.",
+        "detected_at": "When the run that opened it ran (the --at time).",
+        "updated_at": "When a run last changed the row.",
+        "window_start": "Start of the measured window (opened_at).",
+        "window_end": "End (exclusive) of the measured window: the end of the last hour evaluated.",
+        "expected_cost": "Baseline cost of the window.",
+        "observed_cost": "Observed cost of the window.",
+        "impact": "observed_cost - expected_cost over the window: the dollar impact so far.",
+        "projected_day_impact": "impact plus the latest hour's excess for each hour left in the UTC day.",
+        "relative_change": "observed_cost / expected_cost - 1; NULL when expected_cost is 0.",
+        "z_score": "Largest robust z-score of one hour in the window (excess / scaled MAD of the series).",
+        "volume_effect": "Part of impact due to the number of requests, at the baseline cost per request.",
+        "input_tokens_effect": "Part due to input tokens per request (uncached, cache read and cache write), at "
+        "baseline prices.",
+        "output_tokens_effect": "Part due to output tokens per request, at baseline prices.",
+        "rate_mix_effect": "The rest: prices and model or tier mix. The four effects add up to impact exactly.",
+        "expected_requests": "Baseline requests of the window (NULL for billed_spend).",
+        "observed_requests": "Requests of the window (NULL for billed_spend).",
+        "evidence": "What the detector measured, in words (for example the cache read to write ratio).",
+        "top_contributors": "Largest contributors to the change below the boundary (profile, principal, model) "
+        "with their observed cost, change and share of impact.",
+        "also_visible_on": "Broader boundaries whose excess this anomaly explains (dimension=value).",
+        "alerts_sent": "Alerts sent for the anomaly (the first one and each update).",
+        "alerted_impact": "Impact stated in the latest alert.",
+        "billed_status": "For hourly anomalies once the bill covers their day: confirmed (billed spend of the "
+        "boundary is also above its baseline) or revised (it is not); NULL before.",
+        "billed_impact": "Billed excess of the boundary on the anomaly's first day when billed_status is set.",
+        "currency": "Currency of every amount.",
+    },
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -837,6 +938,7 @@ TABLES: dict[str, TableSpec] = {
         INGEST_RUNS,
         *ATTRIBUTION_TABLES,
         *GOVERNANCE_TABLES,
+        ANOMALIES,
     )
 }
 
