@@ -15,9 +15,10 @@ launch month does not explode the projection. Cost that no request received (rem
 at its current month, per team and feature. The stress scenario multiplies it like volume, because most
 of it is usage whose requests were not logged (a region with logging off, for example).
 
-The prediction interval is cost x (1 +/- z x e x sqrt(months ahead)), where e is the mean absolute
-percentage error of earlier base forecasts of the feature (from ``forecast_accuracy``), else the
-month-to-month variation of its history (at least three months), else ``forecast.default_relative_error``.
+The prediction interval is cost x (1 +/- z x e x sqrt(months ahead)). The relative error e is the mean
+absolute percentage error of earlier base forecasts of the feature (from ``forecast_accuracy``). Without
+those, it is the month-to-month variation of the feature's history (at least three months), and without
+that, ``forecast.default_relative_error``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Messages to owners: one envelope with a versioned JSON payload per kind, and its readable text.
 
-The body of every message states what happened, how much, against what, and what to do. The JSON form is the
-contract for subscribers (SQS, Lambda); docs/messages.md documents it and events/ holds a sample of
-each kind. A change that removes or renames a field raises ``SCHEMA_VERSION``.
+The body of every message states what happened, how much, against what, and what to do. The JSON form
+is the contract for subscribers (SQS, Lambda). docs/messages.md documents it, and events/ contains a
+sample of each kind. A change that removes or renames a field raises ``SCHEMA_VERSION``.
 """
 
 from __future__ import annotations
