@@ -462,3 +462,28 @@ def test_run_month_on_aws_lake(aws: boto3.Session, tmp_path: Path) -> None:
         "budget_forecast_threshold",
         "monthly_statement",
     ]
+
+
+def test_service_error_is_retried(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first Forecast invocation fails with LakeError; the Retry policy (5 s, backoff 2) runs it again.
+    _generated_data(stack["lake"])
+    original = LambdaSimpleBackend.invoke
+    failures = {"left": 1}
+
+    def invoke(self: LambdaSimpleBackend, function_name: str, *args: Any) -> Any:
+        if function_name.endswith("genai-finops-Forecast") and failures["left"]:
+            failures["left"] -= 1
+            args[-1]["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "LakeError", "errorMessage": "Athena throttled"}).encode()
+        return original(self, function_name, *args)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+    result = _execute(stack, {"billing_period": "2026-11", "refresh_attribution": False}, "retried")
+
+    assert result["status"] == "SUCCEEDED"
+    assert failures["left"] == 0
+    assert stack["calls"]["genai-finops-Forecast"] == 1
+    history = stack["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
+    failed = [event for event in history if event["type"] == "LambdaFunctionFailed"]
+    assert [event["lambdaFunctionFailedEventDetails"]["error"] for event in failed] == ["LakeError"]
