@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from ..config import GovernanceConfig
 from ..errors import InputError, ReconciliationError
 from ..lake.base import Lake
+from ..money import MONEY_SQL_TYPE
 from ..observability import logger
 from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
@@ -50,6 +51,8 @@ from .report import ZERO, DeliveryReport, PeriodReport, Totals
 from .usage_types import parse_usage_type
 
 STATE_PREFIX = "state/cur"
+QUARANTINE_NO_PERIOD = "no billing period (billing period start, usage start and delivery period all empty)"
+QUARANTINE_NO_COST = "no cost (the billed cost column is empty)"
 # DuckDB's working memory for one delivery; larger inputs spill to the staging folder.
 DEFAULT_MEMORY_LIMIT = "1GB"
 
@@ -132,6 +135,17 @@ def _connect(memory_limit: str, staging: Path) -> duckdb.DuckDBPyConnection:
     connection.execute(f"SET memory_limit = {sql_string(memory_limit)}")
     connection.execute(f"SET temp_directory = {sql_string(str(staging / 'spill'))}")
     connection.execute("SET preserve_insertion_order = false")
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute(
+        f"""
+        CREATE TEMP TABLE line_totals (
+            billing_period VARCHAR, bucket VARCHAR, source_file VARCHAR, source_format VARCHAR,
+            line_item_type VARCHAR, product_code VARCHAR, currency VARCHAR, unknown_usage_type VARCHAR,
+            row_count BIGINT, cost_unblended {MONEY_SQL_TYPE}, cost_net {MONEY_SQL_TYPE},
+            cost_amortized {MONEY_SQL_TYPE}, accounts VARCHAR[], quarantine_lines BIGINT[]
+        )
+        """
+    )
     return connection
 
 
@@ -208,6 +222,7 @@ class _DeliveryRun:
         self.progress = progress
         self.memory_limit = memory_limit
         self.report = DeliveryReport(delivery.export_id, delivery.delivery_id)
+        self.period_files: dict[str, list[Path]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -247,15 +262,45 @@ class _DeliveryRun:
                     f"{opened.source}: {purchases[0]} commitment purchase rows carry an EffectiveCost; their "
                     "amortised cost is set to 0 because the usage they cover carries it"
                 )
-            output = staging / "normalised" / f"f{index:05d}.parquet"
-            output.parent.mkdir(parents=True, exist_ok=True)
             sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)
-            connection.execute(f"COPY ({sql}) TO {sql_string(str(output))} (FORMAT parquet, COMPRESSION zstd)")
+            connection.execute(_totals_sql(sql, opened.source, self.config))
+            self.write_in_scope(connection, sql, opened.source, staging, index)
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise _diagnose(connection, plan, error) from error
         for merge in tag_plan.merges:
             self.report.warnings.append(f"{opened.source}: tag keys differing only in case merged: {merge}")
         return _FileResult(opened.source, plan, Totals(int(read_rows), Decimal(read_cost)))
+
+    def write_in_scope(
+        self, connection: duckdb.DuckDBPyConnection, sql: str, source: str, staging: Path, index: int
+    ) -> None:
+        """Write the file's lines in GenAI scope as Parquet, one file per billing period, for publishing."""
+        periods = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT DISTINCT billing_period FROM line_totals WHERE source_file = ? AND bucket = 'in'", [source]
+            ).fetchall()
+        ]
+        if not periods:
+            return
+        columns = ", ".join(quote(name) for name in COST_LINES.schema.names)
+        if len(periods) == 1:
+            target = staging / "cost_lines" / periods[0] / f"f{index:05d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            connection.execute(
+                f"COPY (SELECT {columns} FROM ({sql}) WHERE bucket = 'in') "
+                f"TO {sql_string(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            self.period_files.setdefault(periods[0], []).append(target)
+            return
+        target = staging / "cost_lines" / f"f{index:05d}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        connection.execute(
+            f"COPY (SELECT {columns}, billing_period FROM ({sql}) WHERE bucket = 'in') "
+            f"TO {sql_string(str(target))} (FORMAT parquet, PARTITION_BY (billing_period), COMPRESSION zstd)"
+        )
+        for period in periods:
+            self.period_files.setdefault(period, []).extend(sorted(target.glob(f"billing_period={period}/*.parquet")))
 
     def read_all(self, connection: duckdb.DuckDBPyConnection, staging: Path) -> list[_FileResult]:
         results: list[_FileResult] = []
@@ -277,39 +322,24 @@ class _DeliveryRun:
     # -- accounting --------------------------------------------------------------------------------
 
     def summarise(
-        self, connection: duckdb.DuckDBPyConnection, files: list[Path], results: list[_FileResult]
+        self, connection: duckdb.DuckDBPyConnection, results: list[_FileResult]
     ) -> tuple[dict[str, PeriodReport], pa.Table]:
+        """Build the period reports and the bill_summary rows from ``line_totals``; check each file's totals."""
         reports: dict[str, PeriodReport] = {}
         if self.delivery.billing_period:
             reports[self.delivery.billing_period] = PeriodReport(self.delivery.billing_period)
-        if not files:
-            return reports, pa.table({})
-        relation = f"read_parquet({_sql_list(files)})"
         grouped = connection.execute(
-            f"""
-            SELECT billing_period, bucket, source_file, source_format, line_item_type, product_code, currency,
-                   count(*) AS row_count,
-                   COALESCE(sum(cost_unblended), 0), COALESCE(sum(cost_net), 0), COALESCE(sum(cost_amortized), 0)
-            FROM {relation}
-            GROUP BY ALL
+            """
+            SELECT billing_period, bucket, source_file, source_format, line_item_type, currency, unknown_usage_type,
+                   row_count, cost_unblended, cost_net, cost_amortized, quarantine_lines
+            FROM line_totals
             """
         ).fetchall()
         per_file: dict[str, Totals] = {}
         line_types: dict[str, set[str]] = {}
-        for (
-            period,
-            bucket,
-            source_file,
-            source_format,
-            lit,
-            _code,
-            currency,
-            rows,
-            unblended,
-            net,
-            amortized,
-        ) in grouped:
-            totals = Totals(int(rows), Decimal(unblended), Decimal(net), Decimal(amortized))
+        for row in grouped:
+            period, bucket, source_file, source_format, lit, currency, unknown, rows = row[:8]
+            totals = Totals(int(rows), Decimal(row[8]), Decimal(row[9]), Decimal(row[10]))
             per_file[source_file] = per_file.get(source_file, Totals()).add(totals)
             line_types.setdefault(source_file, set()).add(lit)
             report = reports.setdefault(period, PeriodReport(period))
@@ -320,11 +350,17 @@ class _DeliveryRun:
                 report.out_of_scope = report.out_of_scope.add(totals)
             elif bucket == "quarantine":
                 report.quarantined = report.quarantined.add(totals)
+                reason = QUARANTINE_NO_PERIOD if period == NO_PERIOD else QUARANTINE_NO_COST
+                shown = ", ".join(str(line) for line in (row[11] or []))
+                key = f"{reason}; first in {source_file} lines {shown}"
+                report.quarantine_reasons[key] = report.quarantine_reasons.get(key, 0) + int(rows)
             else:
                 report.duplicate = report.duplicate.add(totals)
                 other = bucket.removeprefix("dup:")
                 if other not in report.duplicate_of:
                     report.duplicate_of.append(other)
+            if unknown is not None:
+                report.unknown_usage_types[unknown] = report.unknown_usage_types.get(unknown, 0) + int(rows)
             if source_format not in report.source_formats:
                 report.source_formats.append(source_format)
             if currency and currency not in report.currencies:
@@ -339,37 +375,13 @@ class _DeliveryRun:
                 )
         self.warn_cost_fallbacks(line_types, results)
 
-        reasons = connection.execute(
-            f"""
-            SELECT billing_period, CASE WHEN billing_period = '{NO_PERIOD}'
-                       THEN 'no billing period (billing period start, usage start and delivery period all empty)'
-                       ELSE 'no cost (the billed cost column is empty)' END AS reason,
-                   count(*), min(source_file), list(source_line ORDER BY source_line)[1:5]
-            FROM {relation} WHERE bucket = 'quarantine' GROUP BY ALL
-            """
-        ).fetchall()
-        for period, reason, count, source_file, lines in reasons:
-            shown = ", ".join(str(line) for line in lines)
-            reports[period].quarantine_reasons[f"{reason}; first in {source_file} lines {shown}"] = int(count)
-
-        bedrock = bedrock_condition(self.config, "product_code", "product_name")
-        unknown = connection.execute(
-            f"""
-            SELECT billing_period, usage_type, count(*) FROM {relation}
-            WHERE bucket = 'in' AND usage_family IS NULL AND usage_type IS NOT NULL AND {bedrock}
-            GROUP BY ALL
-            """
-        ).fetchall()
-        for period, usage_type, count in unknown:
-            reports[period].unknown_usage_types[usage_type] = int(count)
-
         summary = connection.sql(
-            f"""
+            """
             SELECT billing_period, source_format, line_item_type, product_code, bucket = 'in' AS in_genai_scope,
-                   currency, count(*) AS row_count,
-                   COALESCE(sum(cost_unblended), 0) AS cost_unblended, COALESCE(sum(cost_net), 0) AS cost_net,
-                   COALESCE(sum(cost_amortized), 0) AS cost_amortized
-            FROM {relation} WHERE bucket IN ('in', 'out')
+                   currency, CAST(sum(row_count) AS BIGINT) AS row_count,
+                   sum(cost_unblended) AS cost_unblended, sum(cost_net) AS cost_net,
+                   sum(cost_amortized) AS cost_amortized
+            FROM line_totals WHERE bucket IN ('in', 'out')
             GROUP BY ALL ORDER BY ALL
             """
         ).to_arrow_table()
@@ -395,26 +407,10 @@ class _DeliveryRun:
 
     # -- publishing --------------------------------------------------------------------------------
 
-    def publish(
-        self,
-        connection: duckdb.DuckDBPyConnection,
-        staging: Path,
-        outputs: list[Path],
-        report: PeriodReport,
-        summary: pa.Table,
-    ) -> None:
+    def publish(self, report: PeriodReport, summary: pa.Table) -> None:
         period = report.billing_period
         partition = {"billing_period": period, "export_id": self.delivery.export_id}
-        files: list[Path] = []
-        if report.in_scope.rows:
-            target = staging / f"cost_lines-{period}.parquet"
-            columns = ", ".join(quote(name) for name in COST_LINES.schema.names)
-            connection.execute(
-                f"COPY (SELECT {columns} FROM read_parquet({_sql_list(outputs)}) "
-                f"WHERE billing_period = {sql_string(period)} AND bucket = 'in') "
-                f"TO {sql_string(str(target))} (FORMAT parquet, COMPRESSION zstd)"
-            )
-            files.append(target)
+        files = self.period_files.get(period, [])
         self.lake.publish_partition("cost_lines", partition, files)
         rows = summary.filter(pc.equal(summary["billing_period"], period)) if summary.num_rows else summary
         table = (
@@ -450,19 +446,38 @@ class _DeliveryRun:
             self.lake.put_document(key, json.dumps(dict(sorted(owners.items())), indent=1).encode())
 
 
-def _period_accounts(connection: duckdb.DuckDBPyConnection, outputs: list[Path]) -> dict[str, list[str]]:
+def _period_accounts(connection: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Return, per billing period, the usage accounts whose lines this delivery loaded (in or out of scope)."""
-    if not outputs:
-        return {}
     rows = connection.execute(
-        f"SELECT DISTINCT billing_period, usage_account_id FROM read_parquet({_sql_list(outputs)}, "
-        ") "
-        "WHERE usage_account_id IS NOT NULL AND bucket IN ('in', 'out') ORDER BY 1, 2"
+        "SELECT DISTINCT billing_period, unnest(accounts) AS account FROM line_totals ORDER BY 1, 2"
     ).fetchall()
     accounts: dict[str, list[str]] = {}
     for period, account in rows:
         accounts.setdefault(str(period), []).append(str(account))
     return accounts
+
+
+def _totals_sql(normalized: str, source: str, config: GovernanceConfig) -> str:
+    """INSERT the totals of one file's normalised lines into ``line_totals``.
+
+    Grouping the lines is much cheaper than writing them, so out-of-scope lines are only counted.
+    """
+    bedrock = bedrock_condition(config, "product_code", "product_name")
+    return f"""
+        INSERT INTO line_totals
+        SELECT billing_period, bucket, {sql_string(source)} AS source_file, source_format, line_item_type,
+               product_code, currency,
+               CASE WHEN bucket = 'in' AND usage_family IS NULL AND usage_type IS NOT NULL AND {bedrock}
+                    THEN usage_type END AS unknown_usage_type,
+               count(*) AS row_count,
+               COALESCE(sum(cost_unblended), 0), COALESCE(sum(cost_net), 0), COALESCE(sum(cost_amortized), 0),
+               list(DISTINCT usage_account_id) FILTER (
+                   WHERE bucket IN ('in', 'out') AND usage_account_id IS NOT NULL) AS accounts,
+               (list(source_line ORDER BY source_line) FILTER (WHERE bucket = 'quarantine'))[1:5]
+                   AS quarantine_lines
+        FROM ({normalized})
+        GROUP BY ALL
+    """
 
 
 def _sql_list(paths: list[Path]) -> str:
@@ -551,9 +566,8 @@ def ingest_delivery(
         _create_owners(connection, lake)
         try:
             results = run.read_all(connection, staging)
-            outputs = sorted(staging.glob("normalised/*.parquet"))
-            say(f"accounting {len(outputs)} normalised files")
-            periods, summary = run.summarise(connection, outputs, results)
+            say(f"accounting {len(results)} files")
+            periods, summary = run.summarise(connection, results)
             for period_name, period in sorted(periods.items()):
                 if not period.balances():
                     raise ReconciliationError(
@@ -564,7 +578,7 @@ def ingest_delivery(
             failed = PeriodReport(hint or "unknown", status="failed")
             record_ingest_run(lake, [_run_row(delivery, failed, started, "failed", str(error))])
             raise
-        accounts = _period_accounts(connection, outputs)
+        accounts = _period_accounts(connection)
 
         run_rows = []
         for period_name in sorted(periods):
@@ -579,7 +593,7 @@ def ingest_delivery(
                 run_rows.append(_run_row(delivery, period, started, period.status, "nothing changed"))
                 continue
             say(f"publishing {delivery.export_id} {period_name}: {period.in_scope.rows} lines in GenAI scope")
-            run.publish(connection, staging, outputs, period, summary)
+            run.publish(period, summary)
             run.record_state(period, accounts.get(period_name, []))
             message = "; ".join(report.warnings[:5]) if report.warnings else "ok"
             run_rows.append(_run_row(delivery, period, started, "loaded", message))

@@ -51,6 +51,7 @@ def write_cur2_parquet(path: Path, lines: int, seed: int = 0) -> Path:
     """Write a CUR 2.0 Parquet file of ``lines`` lines with map columns, as AWS Data Exports does."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     try:
         connection.execute(
             f"""
@@ -112,6 +113,7 @@ def write_legacy_csv_gz(path: Path, lines: int, seed: int = 0) -> Path:
     """Write a legacy CUR CSV.gz file of ``lines`` lines with ``lineItem/...`` headers and tag columns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     try:
         connection.execute(
             f"""
