@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import FinOpsError
+from ..observability import logger
 from .common import add_common_options, context_from_args
 
 # Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
@@ -31,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Commands print their own progress; structured logs only for warnings unless asked for.
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     context = context_from_args(args)
     try:
         result: int = args.handler(context, args)
