@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-import pyarrow as pa
 import pytest
 
 from genai_finops.attribution import AttributionResult, BillingPeriod, reconcile
@@ -103,11 +102,10 @@ def test_duplicate_request_ids_fail_reconciliation(lake: LocalLake, attribute: A
 
 
 def test_reconcile_rejects_quantum_difference() -> None:
-    requests = pa.table({"billed_cost": pa.array([Decimal("0.3333333333")], pa.decimal128(38, 10))})
-    remainder = pa.table({"cost": pa.array([Decimal("0.6666666666")], pa.decimal128(38, 10))})
-
     with pytest.raises(ReconciliationError, match=r"difference -1E-10"):
-        reconcile(BillingPeriod.parse("2026-01"), Decimal("1.0000000000"), requests, remainder)
+        reconcile(
+            BillingPeriod.parse("2026-01"), Decimal("1.0000000000"), Decimal("0.3333333333"), Decimal("0.6666666666")
+        )
 
 
 def test_rerun_replaces_only_its_period(lake: LocalLake, attribute: Attribute) -> None:

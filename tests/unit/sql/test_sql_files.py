@@ -34,6 +34,7 @@ PARAMETERS: dict[str, list[Any]] = {
     "genai_cost_total": ["cost_net", PERIOD],
     "model_names_used": [PERIOD, WINDOW[0], WINDOW[1]],
     "request_costs": [PERIOD, *WINDOW],
+    "request_counts_by_day": WINDOW[:2],
     "unattributed_sources": [PERIOD, 20],
     "unit_costs_daily": [PERIOD],
     "unit_costs_monthly": [PERIOD],

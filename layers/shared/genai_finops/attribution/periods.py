@@ -57,9 +57,9 @@ class BillingPeriod:
 
         They are the first and end partition dates, then the start and end timestamps in UTC.
         """
-        return [
-            self.start.isoformat(),
-            self.end.isoformat(),
-            f"{self.start.isoformat()} 00:00:00",
-            f"{self.end.isoformat()} 00:00:00",
-        ]
+        return day_window(self.start, self.end)
+
+
+def day_window(first: dt.date, end: dt.date) -> list[str]:
+    """Return partition-date and UTC-timestamp parameters for requests on days in [first, end)."""
+    return [first.isoformat(), end.isoformat(), f"{first.isoformat()} 00:00:00", f"{end.isoformat()} 00:00:00"]

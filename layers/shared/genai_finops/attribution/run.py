@@ -9,11 +9,14 @@ reconcile therefore keeps its previous request costs, remainder and unit costs.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..config import GovernanceConfig
 from ..errors import ReconciliationError
@@ -23,7 +26,8 @@ from ..observability import logger
 from ..pricing.catalog import PriceCatalog, bill_rates, load_list_prices, override_prices
 from ..pricing.models import load_model_names
 from ..sql import load_query
-from .periods import BillingPeriod
+from ..tables import REQUEST_COSTS
+from .periods import BillingPeriod, day_window
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,82 @@ def write_cells(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> 
     return cells
 
 
-def reconcile(period: BillingPeriod, bill_total: Decimal, request_costs: pa.Table, remainder: pa.Table) -> None:
+@dataclass
+class StagedRequestCosts:
+    """Parquet files of one period's ``request_costs``, written slice by slice, and their totals."""
+
+    files: list[Path] = field(default_factory=list)
+    billed_cost: Decimal = field(default_factory=lambda: to_money(0))
+    request_count: int = 0
+    billed_requests: int = 0
+    estimated_requests: int = 0
+    unpriced_requests: int = 0
+
+    def add(self, slice_costs: pa.Table, folder: Path) -> None:
+        """Write one slice as a Parquet file in ``folder`` and add its totals."""
+        if slice_costs.num_rows == 0:
+            return
+        path = folder / f"part-{len(self.files):05d}.parquet"
+        schema = REQUEST_COSTS.schema
+        pq.write_table(slice_costs.select(schema.names).cast(schema), path, compression="zstd")
+        self.files.append(path)
+        self.billed_cost += _sum_money(slice_costs, "billed_cost")
+        self.request_count += slice_costs.num_rows
+        states = slice_costs.column("state")
+        self.billed_requests += int(pc.sum(pc.equal(states, "billed")).as_py() or 0)
+        self.estimated_requests += int(pc.sum(pc.equal(states, "estimated")).as_py() or 0)
+        self.unpriced_requests += int(pc.sum(pc.invert(slice_costs.column("priced"))).as_py() or 0)
+
+
+def request_slices(lake: Lake, period: BillingPeriod, cells: pa.Table, slice_requests: int) -> list[list[str]]:
+    """Cut the period into runs of whole UTC days holding at most ``slice_requests`` requests each.
+
+    Cells of hourly or daily bills never span two days, so the requests of one run of days can be
+    allocated on their own. A day with more requests than the limit is a slice by itself. A period with
+    a monthly bill line is one slice, because its cells span the whole month.
+    """
+    if cells.num_rows > 0 and "month" in set(cells.column("grain").to_pylist()):
+        return [period.request_window()]
+    counts = lake.query(load_query("request_counts_by_day"), period.request_window()[:2])
+    slices: list[list[str]] = []
+    first: dt.date | None = None
+    last = period.start
+    size = 0
+    for row in counts.to_pylist():
+        day = dt.date.fromisoformat(row["date"])
+        if first is not None and size + row["request_count"] > slice_requests:
+            slices.append(day_window(first, last + dt.timedelta(days=1)))
+            first, size = None, 0
+        if first is None:
+            first = day
+        last = day
+        size += row["request_count"]
+    if first is not None:
+        slices.append(day_window(first, last + dt.timedelta(days=1)))
+    return slices
+
+
+def stage_request_costs(
+    lake: Lake, period: BillingPeriod, cells: pa.Table, folder: Path, slice_requests: int
+) -> StagedRequestCosts:
+    """Compute ``request_costs`` slice by slice into Parquet files under ``folder``."""
+    staged = StagedRequestCosts()
+    sql = load_query("request_costs")
+    for window in request_slices(lake, period, cells, slice_requests):
+        staged.add(lake.query(sql, [str(period), *window]), folder)
+    return staged
+
+
+def reconcile(
+    period: BillingPeriod, bill_total: Decimal, billed_request_cost: Decimal, remainder_cost: Decimal
+) -> None:
     """Raise ReconciliationError unless billed request costs plus remainder equal the bill exactly.
 
     The check is at the money quantum (1e-10), which is stricter than the cent: allocation is exact,
     so any difference at all is a defect.
     """
-    billed = _sum_money(request_costs, "billed_cost")
-    rest = _sum_money(remainder, "cost")
+    billed = billed_request_cost
+    rest = remainder_cost
     if billed + rest != bill_total:
         raise ReconciliationError(
             f"billing period {period}: billed request costs {billed} + remainder {rest} = {billed + rest}, "
@@ -164,11 +236,23 @@ def plan_outliers(user_costs: pa.Table, config: GovernanceConfig) -> pa.Table:
     return result.sort_by([("feature", "ascending"), ("cost", "descending"), ("user_key", "ascending")])
 
 
-def attribute_period(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> AttributionResult:
+# Requests per request_costs query. One request_costs row takes a few hundred bytes in Arrow, so a
+# slice of this size needs a few hundred MB besides the query engine's own memory.
+DEFAULT_SLICE_REQUESTS = 1_000_000
+
+
+def attribute_period(
+    lake: Lake,
+    config: GovernanceConfig,
+    period: BillingPeriod,
+    *,
+    slice_requests: int = DEFAULT_SLICE_REQUESTS,
+) -> AttributionResult:
     """Attribute one billing period and replace all of its attribution tables.
 
-    Raises ReconciliationError, before publishing request costs, remainder or unit costs, when billed
-    request costs plus remainder differ from the GenAI total of ``cost_lines``.
+    ``slice_requests`` bounds how many requests one request_costs query returns. Raises
+    ReconciliationError, before publishing request costs, remainder or unit costs, when billed request
+    costs plus remainder differ from the GenAI total of ``cost_lines``.
     """
     partition = _partition(period)
     cost_column = config.attribution.cost_column
@@ -179,14 +263,16 @@ def attribute_period(lake: Lake, config: GovernanceConfig, period: BillingPeriod
     write_price_catalog(lake, config, period)
     cells = write_cells(lake, config, period)
 
-    window = [str(period), *period.request_window()]
-    request_costs = lake.query(load_query("request_costs"), window)
-    remainder = lake.query(load_query("attribution_remainder"), [str(period)])
-    total = lake.query(load_query("genai_cost_total"), [cost_column, str(period)])
-    bill_total = to_money(total.column("total_cost")[0].as_py())
-    reconcile(period, bill_total, request_costs, remainder)
-
-    lake.write_partition("request_costs", partition, request_costs)
+    folder = lake.staging_dir()
+    try:
+        staged = stage_request_costs(lake, period, cells, folder, slice_requests)
+        remainder = lake.query(load_query("attribution_remainder"), [str(period)])
+        total = lake.query(load_query("genai_cost_total"), [cost_column, str(period)])
+        bill_total = to_money(total.column("total_cost")[0].as_py())
+        reconcile(period, bill_total, staged.billed_cost, _sum_money(remainder, "cost"))
+        lake.publish_partition("request_costs", partition, staged.files)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     lake.write_partition("attribution_remainder", partition, remainder)
 
     daily = lake.query(load_query("unit_costs_daily"), [str(period)])
@@ -202,19 +288,17 @@ def attribute_period(lake: Lake, config: GovernanceConfig, period: BillingPeriod
     outliers = plan_outliers(lake.query(load_query("user_costs_monthly"), [str(period)]), config)
     lake.write_partition("plan_cost_outliers", partition, outliers)
 
-    states = request_costs.column("state").to_pylist() if request_costs.num_rows else []
-    priced = request_costs.column("priced") if request_costs.num_rows else pa.array([], pa.bool_())
     reasons = cells.column("reason") if cells.num_rows else pa.array([], pa.string())
     result = AttributionResult(
         billing_period=str(period),
         cost_column=cost_column,
         bill_total=bill_total,
-        billed_request_cost=_sum_money(request_costs, "billed_cost"),
+        billed_request_cost=staged.billed_cost,
         remainder_cost=_sum_money(remainder, "cost"),
-        request_count=request_costs.num_rows,
-        billed_requests=states.count("billed"),
-        estimated_requests=states.count("estimated"),
-        unpriced_requests=int(pc.sum(pc.invert(priced)).as_py() or 0),
+        request_count=staged.request_count,
+        billed_requests=staged.billed_requests,
+        estimated_requests=staged.estimated_requests,
+        unpriced_requests=staged.unpriced_requests,
         cells=cells.num_rows,
         allocated_cells=int(pc.sum(pc.is_null(reasons)).as_py() or 0),
         diverging_cells=int(pc.sum(cells.column("diverges")).as_py() or 0) if cells.num_rows else 0,
