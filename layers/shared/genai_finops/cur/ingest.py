@@ -351,8 +351,8 @@ class _DeliveryRun:
             elif bucket == "quarantine":
                 report.quarantined = report.quarantined.add(totals)
                 reason = QUARANTINE_NO_PERIOD if period == NO_PERIOD else QUARANTINE_NO_COST
-                shown = ", ".join(str(line) for line in (row[11] or []))
-                key = f"{reason}; first in {source_file} lines {shown}"
+                first_lines = ", ".join(str(line) for line in (row[11] or []))
+                key = f"{reason}; first in {source_file} lines {first_lines}"
                 report.quarantine_reasons[key] = report.quarantine_reasons.get(key, 0) + int(rows)
             else:
                 report.duplicate = report.duplicate.add(totals)

@@ -2,8 +2,8 @@
 
 DuckDB writes the rows from ``range()``, so generating millions of lines needs no Python object per
 line and memory stays bounded. Every value is derived from the line number and the seed, so the same
-arguments give the same file. A third of the lines are Bedrock token usage; the rest are EC2 and S3
-usage, tax and the odd credit, with tags, an IAM principal and an application inference profile on some.
+arguments give the same file. A third of the lines are Bedrock token usage and the rest are EC2 and S3
+usage, tax and the odd credit. Some lines carry tags, an IAM principal or an application inference profile.
 """
 
 from __future__ import annotations
