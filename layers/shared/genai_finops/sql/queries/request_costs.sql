@@ -103,8 +103,8 @@ logged AS (
         AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
         AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
 ),
--- Estimates price each token class at the standard tier; a class with tokens and no price is NULL, and
--- NULL propagates through the sum so that an unpriced request is never costed at zero.
+-- Estimates price each token class at the standard tier. A class with tokens and no price is NULL, and
+-- NULL propagates through the sum, so an unpriced request is never costed at zero.
 requests AS (
     SELECT
         r.*,
