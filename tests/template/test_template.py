@@ -21,6 +21,13 @@ RESOURCE_STAR_ALLOWED = {
     ("IngestCurRole", "WriteTraces"),
     ("IngestInvocationsRole", "WriteTraces"),
     ("RefreshProfilesRole", "WriteTraces"),
+    *(
+        (f"Monthly{step}Role", "WriteTraces")
+        for step in ("PrepareRun", "RefreshAttribution", "Forecast", "Showback", "Budgets", "Publish", "RecordRun")
+    ),
+    ("MonthlyStateMachineRole", "WriteTraces"),
+    # Step Functions log delivery to CloudWatch Logs: the vended-log actions take only "*".
+    ("MonthlyStateMachineRole", "DeliverLogs"),
     # bedrock:ListInferenceProfiles has no resource types.
     ("RefreshProfilesRole", "ListInferenceProfiles"),
     # A KMS key policy's Resource is always "*", meaning the key itself.
