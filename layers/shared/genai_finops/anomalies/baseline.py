@@ -185,3 +185,50 @@ def noise_scale(values: np.ndarray, expected: np.ndarray, excluded_hours: np.nda
         spread[:, day_start : day_start + DAY_HOURS] = mad[:, None]
     sigma = MAD_TO_SIGMA * spread * root
     return np.fmax(sigma, MIN_RELATIVE_SIGMA * np.fmax(expected, 0.0))
+
+
+# Daily series (billed cost): the same idea with days in place of hours.
+DAILY_WEEK_LAGS = (7, 14, 21, 28)
+DAILY_LEVEL_DAYS = 7
+DAILY_SPREAD_DAYS = 28
+
+
+def compute_daily_baseline(values: np.ndarray, days: np.ndarray, excluded_days: np.ndarray) -> Baseline:
+    """Compute the expected value and noise scale of daily series, from earlier days only.
+
+    The seasonal reference is the median of the same weekday in the previous four weeks (at least two),
+    else the median of the previous seven days of the same type (weekday or weekend day). The level is
+    the median ratio of observed to seasonal over the previous seven days; the noise scale is the scaled
+    median absolute deviation of the residuals of the previous 28 days, at least 5% of the expected value.
+    """
+    clean = history_mask(values, excluded_days, before_first_activity=True)
+    weekly = np.stack([_shift(clean, lag) for lag in DAILY_WEEK_LAGS])
+    weekend = _is_weekend(days.astype("datetime64[h]"))
+    recent = []
+    for lag in range(1, 8):
+        lagged = _shift(clean, lag)
+        same_type = np.zeros(len(days), dtype=bool)
+        same_type[lag:] = weekend[lag:] == weekend[: len(days) - lag]
+        lagged[:, ~same_type] = np.nan
+        recent.append(lagged)
+    daily = np.stack(recent)
+    seasonal = np.where(
+        np.sum(~np.isnan(weekly), axis=0) >= MIN_WEEKLY,
+        _nanmedian(weekly, 0),
+        np.where(np.sum(~np.isnan(daily), axis=0) >= MIN_DAILY, _nanmedian(daily, 0), np.nan),
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(seasonal > 0, clean / seasonal, np.nan)
+    level = _nanmedian(np.stack([_shift(ratio, lag) for lag in range(1, DAILY_LEVEL_DAYS + 1)]), 0)
+    expected = np.where(np.isnan(level), 1.0, level) * seasonal
+    residual = values - expected
+    residual[:, excluded_days] = np.nan
+    spread = np.full(values.shape, np.nan)
+    for column in range(values.shape[1]):
+        window = residual[:, max(0, column - DAILY_SPREAD_DAYS) : column]
+        if window.shape[1] == 0:
+            continue
+        centre = _nanmedian(window, 1)
+        spread[:, column] = _nanmedian(np.abs(window - centre[:, None]), 1)
+    sigma = np.fmax(MAD_TO_SIGMA * spread, MIN_RELATIVE_SIGMA * np.fmax(expected, 0.0))
+    return Baseline(expected=expected, sigma=sigma)

@@ -17,7 +17,9 @@ that resumes from the ``anomalies`` table measures the same numbers as one that 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -57,7 +59,11 @@ class AnomalyState:
     alerted_impact: float | None = None
     closed: int | None = None
     also_visible_on: list[str] = field(default_factory=list)
+    # Set when the state was read back from the anomalies table.
     anomaly_id: str | None = None
+    detected_at: dt.datetime | None = None
+    billed_status: str | None = None
+    billed_impact: Decimal | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

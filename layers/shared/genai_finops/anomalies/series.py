@@ -119,11 +119,13 @@ def cell_metric_arrays(cells: pa.Table) -> dict[str, np.ndarray]:
     return arrays
 
 
-def build_series(cells: pa.Table, start: np.datetime64, end: np.datetime64) -> SeriesSet:
-    """Sum the cells into one hourly series per boundary for hours in [start, end)."""
-    hours = np.arange(start, end, HOUR)
+def build_series(
+    cells: pa.Table, start: np.datetime64, end: np.datetime64, step: np.timedelta64 = HOUR
+) -> SeriesSet:
+    """Sum the cells into one series per boundary with one value per ``step`` (an hour or a day) in [start, end)."""
+    hours = np.arange(start, end, step)
     hour_of_cell = cells.column("hour").to_numpy(zero_copy_only=False).astype("datetime64[h]")
-    index = ((hour_of_cell - start) // HOUR).astype(np.int64)
+    index = ((hour_of_cell - start) // step).astype(np.int64)
     inside = (index >= 0) & (index < len(hours))
     cells = cells.filter(pa.array(inside))
     metric_values = cell_metric_arrays(cells)
