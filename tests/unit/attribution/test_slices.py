@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from genai_finops.attribution import BillingPeriod, attribute_period
-from genai_finops.attribution.run import request_slices
+from genai_finops.attribution.slices import request_slices
 from genai_finops.config import GovernanceConfig
 from genai_finops.lake.local import LocalLake
 

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..config import GovernanceConfig
 from ..errors import ReconciliationError
 from ..lake.base import Lake
-from ..money import MONEY_TYPE, to_money
+from ..money import to_money
 from ..observability import logger
 from ..pricing.catalog import PriceCatalog, bill_rates, load_list_prices, override_prices
 from ..pricing.models import load_model_names
 from ..sql import load_query
-from ..tables import REQUEST_COSTS
-from .periods import BillingPeriod, day_window
+from .periods import BillingPeriod
+from .plans import add_plan_columns, plan_outliers
+from .slices import stage_request_costs, sum_money
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,6 @@ class AttributionResult:
 
 def _partition(period: BillingPeriod) -> dict[str, str]:
     return {"billing_period": str(period)}
-
-
-def _sum_money(table: pa.Table, column: str) -> Decimal:
-    if table.num_rows == 0:
-        return to_money(0)
-    total = pc.sum(table.column(column)).as_py()
-    return to_money(total if total is not None else 0)
 
 
 def write_model_aliases(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
@@ -105,72 +97,6 @@ def write_cells(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> 
     return cells
 
 
-@dataclass
-class StagedRequestCosts:
-    """Parquet files of one period's ``request_costs``, written slice by slice, and their totals."""
-
-    files: list[Path] = field(default_factory=list)
-    billed_cost: Decimal = field(default_factory=lambda: to_money(0))
-    request_count: int = 0
-    billed_requests: int = 0
-    estimated_requests: int = 0
-    unpriced_requests: int = 0
-
-    def add(self, slice_costs: pa.Table, folder: Path) -> None:
-        """Write one slice as a Parquet file in ``folder`` and add its totals."""
-        if slice_costs.num_rows == 0:
-            return
-        path = folder / f"part-{len(self.files):05d}.parquet"
-        schema = REQUEST_COSTS.schema
-        pq.write_table(slice_costs.select(schema.names).cast(schema), path, compression="zstd")
-        self.files.append(path)
-        self.billed_cost += _sum_money(slice_costs, "billed_cost")
-        self.request_count += slice_costs.num_rows
-        states = slice_costs.column("state")
-        self.billed_requests += int(pc.sum(pc.equal(states, "billed")).as_py() or 0)
-        self.estimated_requests += int(pc.sum(pc.equal(states, "estimated")).as_py() or 0)
-        self.unpriced_requests += int(pc.sum(pc.invert(slice_costs.column("priced"))).as_py() or 0)
-
-
-def request_slices(lake: Lake, period: BillingPeriod, cells: pa.Table, slice_requests: int) -> list[list[str]]:
-    """Cut the period into runs of whole UTC days holding at most ``slice_requests`` requests each.
-
-    Cells of hourly or daily bills never span two days, so the requests of one run of days can be
-    allocated on their own. A day with more requests than the limit is a slice by itself. A period with
-    a monthly bill line is one slice, because its cells span the whole month.
-    """
-    if cells.num_rows > 0 and "month" in set(cells.column("grain").to_pylist()):
-        return [period.request_window()]
-    counts = lake.query(load_query("request_counts_by_day"), period.request_window()[:2])
-    slices: list[list[str]] = []
-    first: dt.date | None = None
-    last = period.start
-    size = 0
-    for row in counts.to_pylist():
-        day = dt.date.fromisoformat(row["date"])
-        if first is not None and size + row["request_count"] > slice_requests:
-            slices.append(day_window(first, last + dt.timedelta(days=1)))
-            first, size = None, 0
-        if first is None:
-            first = day
-        last = day
-        size += row["request_count"]
-    if first is not None:
-        slices.append(day_window(first, last + dt.timedelta(days=1)))
-    return slices
-
-
-def stage_request_costs(
-    lake: Lake, period: BillingPeriod, cells: pa.Table, folder: Path, slice_requests: int
-) -> StagedRequestCosts:
-    """Compute ``request_costs`` slice by slice into Parquet files under ``folder``."""
-    staged = StagedRequestCosts()
-    sql = load_query("request_costs")
-    for window in request_slices(lake, period, cells, slice_requests):
-        staged.add(lake.query(sql, [str(period), *window]), folder)
-    return staged
-
-
 def reconcile(
     period: BillingPeriod, bill_total: Decimal, billed_request_cost: Decimal, remainder_cost: Decimal
 ) -> None:
@@ -187,53 +113,6 @@ def reconcile(
             f"but the GenAI total of cost_lines is {bill_total} (difference {billed + rest - bill_total}); "
             "nothing was published for the period"
         )
-
-
-def _plan_table(config: GovernanceConfig) -> pa.Table:
-    plans = config.attribution.plan_prices
-    share = config.attribution.plan_outlier_share
-    return pa.table(
-        {
-            "feature": pa.array([plan.feature for plan in plans], pa.string()),
-            "plan_price": pa.array([to_money(plan.monthly_price) for plan in plans], MONEY_TYPE),
-            "threshold": pa.array([to_money(plan.monthly_price * share) for plan in plans], MONEY_TYPE),
-        }
-    )
-
-
-def add_plan_columns(monthly: pa.Table, config: GovernanceConfig) -> pa.Table:
-    """Add each group's plan price and cost per active user as a share of it (NULL without a plan)."""
-    prices = {plan.feature: to_money(plan.monthly_price) for plan in config.attribution.plan_prices}
-    features = monthly.column("feature").to_pylist()
-    per_user = monthly.column("cost_per_active_user").to_pylist()
-    plan_prices = [prices.get(feature) if feature is not None else None for feature in features]
-    shares = [
-        float(cost / price) if cost is not None and price is not None else None
-        for cost, price in zip(per_user, plan_prices, strict=True)
-    ]
-    monthly = monthly.append_column("plan_price", pa.array(plan_prices, MONEY_TYPE))
-    return monthly.append_column("cost_per_active_user_share_of_plan", pa.array(shares, pa.float64()))
-
-
-def plan_outliers(user_costs: pa.Table, config: GovernanceConfig) -> pa.Table:
-    """Select users whose cost in a feature exceeds the configured share of the feature's plan price."""
-    plans = _plan_table(config)
-    joined = user_costs.join(plans, keys="feature", join_type="inner")
-    over = joined.filter(pc.greater(joined.column("cost"), joined.column("threshold")))
-    shares = pc.divide(pc.cast(over.column("cost"), pa.float64()), pc.cast(over.column("plan_price"), pa.float64()))
-    threshold_share = float(config.attribution.plan_outlier_share)
-    result = pa.table(
-        {
-            "feature": over.column("feature"),
-            "user_key": over.column("user_key"),
-            "request_count": over.column("request_count"),
-            "cost": over.column("cost"),
-            "plan_price": over.column("plan_price"),
-            "share_of_plan": shares,
-            "threshold_share": pa.array([threshold_share] * over.num_rows, pa.float64()),
-        }
-    )
-    return result.sort_by([("feature", "ascending"), ("cost", "descending"), ("user_key", "ascending")])
 
 
 # Requests per request_costs query. One request_costs row takes a few hundred bytes in Arrow, so a
@@ -269,7 +148,7 @@ def attribute_period(
         remainder = lake.query(load_query("attribution_remainder"), [str(period)])
         total = lake.query(load_query("genai_cost_total"), [cost_column, str(period)])
         bill_total = to_money(total.column("total_cost")[0].as_py())
-        reconcile(period, bill_total, staged.billed_cost, _sum_money(remainder, "cost"))
+        reconcile(period, bill_total, staged.billed_cost, sum_money(remainder, "cost"))
         lake.publish_partition("request_costs", partition, staged.files)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -294,7 +173,7 @@ def attribute_period(
         cost_column=cost_column,
         bill_total=bill_total,
         billed_request_cost=staged.billed_cost,
-        remainder_cost=_sum_money(remainder, "cost"),
+        remainder_cost=sum_money(remainder, "cost"),
         request_count=staged.request_count,
         billed_requests=staged.billed_requests,
         estimated_requests=staged.estimated_requests,

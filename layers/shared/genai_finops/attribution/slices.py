@@ -1,0 +1,92 @@
+"""request_costs computed in slices of whole UTC days, staged as Parquet files before publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..lake.base import Lake
+from ..money import to_money
+from ..sql import load_query
+from ..tables import REQUEST_COSTS
+from .periods import BillingPeriod, day_window
+
+
+def sum_money(table: pa.Table, column: str) -> Decimal:
+    """Return the exact sum of a money column at the money scale (0 for an empty table)."""
+    if table.num_rows == 0:
+        return to_money(0)
+    total = pc.sum(table.column(column)).as_py()
+    return to_money(total if total is not None else 0)
+
+
+@dataclass
+class StagedRequestCosts:
+    """Parquet files of one period's ``request_costs``, written slice by slice, and their totals."""
+
+    files: list[Path] = field(default_factory=list)
+    billed_cost: Decimal = field(default_factory=lambda: to_money(0))
+    request_count: int = 0
+    billed_requests: int = 0
+    estimated_requests: int = 0
+    unpriced_requests: int = 0
+
+    def add(self, slice_costs: pa.Table, folder: Path) -> None:
+        """Write one slice as a Parquet file in ``folder`` and add its totals."""
+        if slice_costs.num_rows == 0:
+            return
+        path = folder / f"part-{len(self.files):05d}.parquet"
+        schema = REQUEST_COSTS.schema
+        pq.write_table(slice_costs.select(schema.names).cast(schema), path, compression="zstd")
+        self.files.append(path)
+        self.billed_cost += sum_money(slice_costs, "billed_cost")
+        self.request_count += slice_costs.num_rows
+        states = slice_costs.column("state")
+        self.billed_requests += int(pc.sum(pc.equal(states, "billed")).as_py() or 0)
+        self.estimated_requests += int(pc.sum(pc.equal(states, "estimated")).as_py() or 0)
+        self.unpriced_requests += int(pc.sum(pc.invert(slice_costs.column("priced"))).as_py() or 0)
+
+
+def request_slices(lake: Lake, period: BillingPeriod, cells: pa.Table, slice_requests: int) -> list[list[str]]:
+    """Cut the period into runs of whole UTC days holding at most ``slice_requests`` requests each.
+
+    Cells of hourly or daily bills never span two days, so the requests of one run of days can be
+    allocated on their own. A day with more requests than the limit is a slice by itself. A period with
+    a monthly bill line is one slice, because its cells span the whole month.
+    """
+    if cells.num_rows > 0 and "month" in set(cells.column("grain").to_pylist()):
+        return [period.request_window()]
+    counts = lake.query(load_query("request_counts_by_day"), period.request_window()[:2])
+    slices: list[list[str]] = []
+    first: dt.date | None = None
+    last = period.start
+    size = 0
+    for row in counts.to_pylist():
+        day = dt.date.fromisoformat(row["date"])
+        if first is not None and size + row["request_count"] > slice_requests:
+            slices.append(day_window(first, last + dt.timedelta(days=1)))
+            first, size = None, 0
+        if first is None:
+            first = day
+        last = day
+        size += row["request_count"]
+    if first is not None:
+        slices.append(day_window(first, last + dt.timedelta(days=1)))
+    return slices
+
+
+def stage_request_costs(
+    lake: Lake, period: BillingPeriod, cells: pa.Table, folder: Path, slice_requests: int
+) -> StagedRequestCosts:
+    """Compute ``request_costs`` slice by slice into Parquet files under ``folder``."""
+    staged = StagedRequestCosts()
+    sql = load_query("request_costs")
+    for window in request_slices(lake, period, cells, slice_requests):
+        staged.add(lake.query(sql, [str(period), *window]), folder)
+    return staged
