@@ -198,6 +198,7 @@ class TestGenAIScope:
         assert line["token_class"] is None
         assert line["cost_unblended"] == Decimal("0.10")
         assert report.periods[0].unknown_usage_types == {"USE1-BrandNewThing-Widgets": 1}
+        assert any("1 Bedrock lines with unrecognised usage types" in warning for warning in report.warnings)
 
 
 @pytest.mark.parametrize(

@@ -374,6 +374,14 @@ class _DeliveryRun:
                     f"accounted for {loaded.rows} rows costing {loaded.unblended}"
                 )
         self.warn_cost_fallbacks(line_types, results)
+        for period_name, period in sorted(reports.items()):
+            if period.unknown_usage_types:
+                count = sum(period.unknown_usage_types.values())
+                examples = ", ".join(sorted(period.unknown_usage_types)[:5])
+                self.report.warnings.append(
+                    f"period {period_name}: {count} Bedrock lines with unrecognised usage types ({examples}) "
+                    "kept with no token class"
+                )
 
         summary = connection.sql(
             """
