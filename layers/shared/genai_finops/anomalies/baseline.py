@@ -17,7 +17,8 @@ For hour t of a series x:
   level, as counts do). It is never below 5% of the expected value.
 
 Everything uses only hours before t, so running the whole history at once gives the same numbers as
-running hour by hour. Hours of configured holidays are left out of every reference.
+running hour by hour. Hours of configured holidays are left out of every reference, and on a holiday
+the level is the day's own ratio of observed to seasonal so far, from its fourth hour on.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ MIN_DAILY = 3
 LEVEL_BLOCK_HOURS = 12
 LEVEL_BLOCKS = 5
 MONTH_END_DAYS = 2
+# Hours of a holiday observed before its own level replaces the level of the days before.
+HOLIDAY_MIN_HOURS = 3
 MAD_TO_SIGMA = 1.4826
 MIN_RELATIVE_SIGMA = 0.05
 # Hours of a step after which the level has moved to it: more than half of the level blocks.
@@ -125,6 +128,33 @@ def recent_level(clean: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(level), 1.0, level)
 
 
+def _holiday_level(
+    values: np.ndarray, seasonal: np.ndarray, level: np.ndarray, hours: np.ndarray, excluded_hours: np.ndarray
+) -> np.ndarray:
+    """On excluded days, replace the level by the ratio of observed to seasonal since the day began.
+
+    Traffic on a holiday differs from the weeks around it, so the level of the days before would expect the
+    wrong amount. From the fourth hour of the day on, the day's own ratio so far is the level.
+    """
+    if not excluded_hours.any():
+        return level
+    level = level.copy()
+    days = hours.astype("datetime64[D]")
+    for day in np.unique(days[excluded_hours]):
+        columns = np.nonzero(days == day)[0]
+        observed = np.where(np.isnan(seasonal[:, columns]), 0.0, values[:, columns])
+        reference = np.nan_to_num(seasonal[:, columns])
+        cumulative_observed = np.cumsum(observed, axis=1)
+        cumulative_reference = np.cumsum(reference, axis=1)
+        for position in range(HOLIDAY_MIN_HOURS, len(columns)):
+            denominator = cumulative_reference[:, position - 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(denominator > 0, cumulative_observed[:, position - 1] / denominator, np.nan)
+            column = columns[position]
+            level[:, column] = np.where(np.isnan(ratio), level[:, column], ratio)
+    return level
+
+
 def month_end_lags(hours: np.ndarray) -> np.ndarray:
     """For each hour on the last days of a month, the lag in hours to the same hour and day-from-end of the
     month before; 0 elsewhere."""
@@ -150,6 +180,7 @@ def compute_baseline(
     clean = history_mask(values, excluded_hours, before_first_activity=not new_series_start_at_zero)
     seasonal = seasonal_reference(clean, hours)
     level = recent_level(clean, seasonal)
+    level = _holiday_level(values, seasonal, level, hours, excluded_hours)
     expected = level * seasonal
     lags = month_end_lags(hours)
     first_hour_of_day = int((hours[0] - hours[0].astype("datetime64[D]")) // np.timedelta64(1, "h")) if len(hours) else 0

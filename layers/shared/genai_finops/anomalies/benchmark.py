@@ -374,7 +374,9 @@ def _plan_incidents(
             day_start = start - start % 24
             start = day_start + int(rng.integers(8, 15))
         end = min(start + int(rng.integers(4, 9)), total)
-        pool = pools.get(kind, features)
+        # Incidents on the same feature are kept a day apart, so that each has its own label.
+        busy = {i.feature for i in incidents if abs(i.start - start) < 24}
+        pool = [f for f in pools.get(kind, features) if f.name not in busy] or pools.get(kind, features)
         feature = pool[int(rng.integers(0, len(pool)))]
         environment, model = "prod", feature.model
         principal: str | None = feature.principal

@@ -29,6 +29,9 @@ from .series import DIMENSIONS, SeriesSet
 
 # Share of a broader boundary's excess a narrower flagged boundary must explain to replace it.
 EXPLAINED_SHARE = 0.6
+# A boundary counts as inside another at an hour when at least this share of its cost is in the other's cells
+# (a feature with a little dev traffic is inside environment prod).
+CONTAINED_SHARE = 0.9
 # Hours a run of flagged hours is followed back to find where an anomaly started.
 MAX_RUN_HOURS = 24
 # When two boundaries cover the same requests, the one earlier in this list carries the alert.
@@ -89,7 +92,7 @@ class Containment:
         self._sorted_hours = series.cell_hour[order]
 
     def containers(self, row: int, hour: int) -> set[int]:
-        """Return the series rows whose cells at ``hour`` include all cells of series ``row`` at that hour."""
+        """Return the series rows whose cells at ``hour`` hold all, or CONTAINED_SHARE of the cost, of series ``row``."""
         low = np.searchsorted(self._sorted_hours, hour, side="left")
         high = np.searchsorted(self._sorted_hours, hour, side="right")
         cells = self._order[low:high]
@@ -97,11 +100,20 @@ class Containment:
         mine = cells[self.series.cell_series[dimension][cells] == row]
         if mine.size == 0:
             return set()
+        cost = self.series.cell_metrics["cost"][mine]
+        total = float(cost.sum())
         result = set()
         for other in DIMENSIONS:
-            values = np.unique(self.series.cell_series[other][mine])
+            values, codes = np.unique(self.series.cell_series[other][mine], return_inverse=True)
             if values.size == 1:
                 result.add(int(values[0]))
+                continue
+            if total <= 0:
+                continue
+            shares = np.bincount(codes, weights=cost) / total
+            best = int(np.argmax(shares))
+            if shares[best] >= CONTAINED_SHARE:
+                result.add(int(values[best]))
         return result
 
 
