@@ -607,7 +607,17 @@ def ingest_delivery(
             run_rows.append(_run_row(delivery, period, started, "loaded", message))
             logger.info(
                 "billing period loaded",
-                extra={"export": delivery.export_id, "billing_period": period_name, "request_count": period.read.rows},
+                extra={"export": delivery.export_id, "billing_period": period_name, "line_count": period.read.rows},
+            )
+        if report.warnings or any(period.quarantined.rows for period in report.periods):
+            logger.warning(
+                "delivery loaded with warnings or quarantined lines",
+                extra={
+                    "export": delivery.export_id,
+                    "delivery_id": delivery.delivery_id,
+                    "warning_count": len(report.warnings),
+                    "quarantined_count": sum(period.quarantined.rows for period in report.periods),
+                },
             )
         record_ingest_run(lake, run_rows)
         return report
