@@ -92,6 +92,20 @@ class TestDiscovery:
         deliveries = discover_deliveries([tmp_path])
         assert all(path.suffix != ".json" for delivery in deliveries for path in delivery.files)
 
+    def test_period_folder_without_manifest_is_one_delivery(self, tmp_path: Path) -> None:
+        folder = tmp_path / "exports" / "daily" / "data" / "BILLING_PERIOD=2026-10"
+        write_csv(folder / "daily-00001.csv.gz", [legacy_row(id="1")])
+        write_csv(folder / "daily-00002.csv.gz", [legacy_row(id="2")])
+        [delivery] = discover_deliveries([tmp_path / "exports"])
+        assert delivery.export_id == "daily"
+        assert delivery.billing_period == "2026-10"
+        assert [path.name for path in delivery.files] == ["daily-00001.csv.gz", "daily-00002.csv.gz"]
+
+    def test_hidden_lake_folder_is_not_scanned(self, tmp_path: Path) -> None:
+        write_csv(tmp_path / "bill.csv", [legacy_row()])
+        cur2_parquet(tmp_path / ".finops" / "tables" / "x.parquet", [cur2_row()])
+        assert [delivery.export_id for delivery in discover_deliveries([tmp_path])] == ["bill"]
+
     def test_missing_path_fails(self, tmp_path: Path) -> None:
         with pytest.raises(InputError, match="no such file"):
             discover_deliveries([tmp_path / "nope"])
