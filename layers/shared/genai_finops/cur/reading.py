@@ -37,6 +37,8 @@ class OpenedFile:
     ``parquet`` is the file DuckDB reads; ``headers`` are the original column names and ``physical``
     the names in ``parquet`` (``c0``, ``c1``, ... for converted CSV, whose headers may repeat).
     ``first_line`` is the source line number of the file's first row (2 for CSV with a header).
+    NOTE: CSV line numbers count records, so they run behind the file's lines after a quoted field
+    that spans several lines.
     """
 
     source: str
