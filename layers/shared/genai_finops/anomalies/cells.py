@@ -104,6 +104,9 @@ def _to_cells(table: pa.Table) -> pa.Table:
     for name in COUNT_METRICS:
         index = cells.schema.get_field_index(name)
         cells = cells.set_column(index, name, pc.fill_null(cells.column(name), 0))
+    # Billed rows carry their cost without a split by token class.
+    if "cost" in table.column_names:
+        total = pc.fill_null(pc.cast(table.column("cost"), MONEY_TYPE), Decimal(0))
     cells = cells.append_column("cost", total)
     return cells.select(CELL_SCHEMA.names).cast(CELL_SCHEMA)
 
