@@ -168,6 +168,7 @@ class AnomalyDigest(_Payload):
     opened: int
     still_open: int
     closed: int
+    # Sum of the impact of the listed hourly anomalies (estimated cost from invocation logs).
     total_impact: Decimal
     anomalies: list[DigestLine]
     currency: str
@@ -185,8 +186,9 @@ class AnomalyDigest(_Payload):
         lines = [
             f"What: spend anomalies of {self.day.isoformat()} (UTC): {self.opened} opened, {self.still_open} still "
             f"open, {self.closed} closed.",
-            f"How much: {money_text(self.total_impact, self.currency)} above baselines in total.",
-            "Against what: each boundary's own hourly baseline (docs/anomalies.md).",
+            f"How much: {money_text(self.total_impact, self.currency)} above baselines in total, from the "
+            "hourly anomalies on invocation logs (billed anomalies restate the same spend and are not added).",
+            "Against what: each boundary's own baseline (docs/anomalies.md).",
         ]
         for line in self.anomalies:
             billed = f", bill: {line.billed_status}" if line.billed_status else ""

@@ -261,7 +261,9 @@ class Tracker:
                 continue
             explaining = self._state_for(explainer)
             label = f"{dimension}={value}"
-            if explaining is not None and label not in explaining.also_visible_on:
+            if explaining is None or (explaining.dimension, explaining.value) == (dimension, value):
+                continue
+            if label not in explaining.also_visible_on:
                 explaining.also_visible_on.append(label)
 
     def _state_for(self, candidate: tuple[str, int, float]) -> AnomalyState | None:

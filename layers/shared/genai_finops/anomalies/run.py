@@ -376,7 +376,9 @@ def digest_message(lake: Lake, config: GovernanceConfig, day: dt.date, now: dt.d
         opened += day_start <= opened_at < day_end
         still_open += row["state"] == "open"
         closed += closed_at is not None and day_start <= closed_at < day_end
-        total += row["impact"] or 0
+        # Billed anomalies restate hourly ones on the same spend, so only the hourly impact is summed.
+        if row["source"] == HOURLY_SOURCE:
+            total += row["impact"] or 0
         lines.append(
             DigestLine(
                 anomaly_id=row["anomaly_id"],
