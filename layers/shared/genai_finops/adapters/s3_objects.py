@@ -8,6 +8,7 @@ billing period and the files a manifest names, exactly as it does in a local buc
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +70,11 @@ def _download(s3: S3Client, bucket: str, key: str, root: Path) -> DownloadedObje
         ) from error
     except (ClientError, BotoCoreError, OSError) as error:
         raise LakeError(f"downloading s3://{bucket}/{key} failed: {error}") from error
+    # The local file time stands in for S3 LastModified: delivery discovery orders deliveries of the
+    # same period by it, so a late event for an older delivery cannot replace a newer one.
+    last_modified = response.get("LastModified")
+    if last_modified is not None:
+        os.utime(target, (last_modified.timestamp(), last_modified.timestamp()))
     return DownloadedObject(bucket=bucket, key=key, etag=response.get("ETag", "").strip('"'), path=target)
 
 
