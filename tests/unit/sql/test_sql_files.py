@@ -25,7 +25,7 @@ WINDOW = ["2026-01-01", "2026-02-01", "2026-01-01 00:00:00", "2026-02-01 00:00:0
 # Parameters of the attribution files, in placeholder order. Files not listed here get NULL for every
 # placeholder, which is enough to check that they translate and run.
 PARAMETERS: dict[str, list[Any]] = {
-    "attribution_bill_lines": ["cost_net", PERIOD, ["AmazonBedrock"], "(Amazon Bedrock Edition)"],
+    "attribution_bill_lines": ["cost_net", PERIOD, "AmazonBedrock,AmazonBedrockService", "(Amazon Bedrock Edition)"],
     "attribution_bill_rates": [PERIOD, "2025-12"],
     "attribution_cells": [PERIOD, *WINDOW, "0.1"],
     "attribution_coverage": [PERIOD, "cost_net"],

@@ -66,7 +66,7 @@ def write_bill_lines(lake: Lake, config: GovernanceConfig, period: BillingPeriod
     params = [
         config.attribution.cost_column,
         str(period),
-        list(config.genai_scope.product_codes),
+        ",".join(config.genai_scope.product_codes),
         config.genai_scope.marketplace_product_name_suffix,
     ]
     lines = lake.query(load_query("attribution_bill_lines"), params)

@@ -1,12 +1,13 @@
 -- Cost lines of one billing period grouped by every key attribution uses, each group with the reason
 -- it cannot be allocated to requests (NULL when it is token usage that requests can share).
 -- Parameters: cost column (cost_unblended, cost_net or cost_amortized), billing period 'YYYY-MM',
--- Bedrock product codes (array), Marketplace product-name suffix.
+-- Bedrock product codes (comma-separated, because Athena execution parameters are scalar literals),
+-- Marketplace product-name suffix.
 WITH params AS (
     SELECT
         CAST(? AS VARCHAR) AS cost_column,
         CAST(? AS VARCHAR) AS billing_period,
-        CAST(? AS ARRAY(VARCHAR)) AS bedrock_product_codes,
+        split(CAST(? AS VARCHAR), ',') AS bedrock_product_codes,
         CAST(? AS VARCHAR) AS marketplace_suffix
 ),
 lines AS (
