@@ -36,7 +36,11 @@ class Stream:
 
     @property
     def profile(self) -> str | None:
-        return None if self.feature is None else f"arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/{self.feature}"
+        return (
+            None
+            if self.feature is None
+            else f"arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/{self.feature}"
+        )
 
 
 def normal_counts(hours: int, peak: float, seed: int = 0) -> np.ndarray:
@@ -144,5 +148,3 @@ def write_daily_bill(lake: LocalLake, daily_cost: dict[dt.date, Decimal], team: 
     for period, rows in by_period.items():
         table = pa.Table.from_pylist(rows, COST_LINES.schema)
         lake.write_partition("cost_lines", {"billing_period": period, "export_id": "test"}, table)
-
-

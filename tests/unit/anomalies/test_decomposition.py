@@ -10,7 +10,12 @@ PRICES = {"input": 3e-6, "cache_read": 0.3e-6, "cache_write": 3.75e-6, "output":
 
 
 def _usage(requests: float, input_tokens: float, output_tokens: float, prices: dict[str, float] = PRICES) -> Usage:
-    tokens = {"input": requests * input_tokens, "cache_read": 0.0, "cache_write": 0.0, "output": requests * output_tokens}
+    tokens = {
+        "input": requests * input_tokens,
+        "cache_read": 0.0,
+        "cache_write": 0.0,
+        "output": requests * output_tokens,
+    }
     return Usage(requests=requests, tokens=tokens, class_cost={c: tokens[c] * prices[c] for c in tokens})
 
 

@@ -33,7 +33,9 @@ def _opened(states: list[AnomalyState], kind: str) -> list[AnomalyState]:
 
 def _assert_caught(states: list[AnomalyState], kind: str, boundaries: set[str]) -> AnomalyState:
     matching = [s for s in _opened(states, kind) if f"{s.dimension}={s.value}" in boundaries]
-    assert matching, f"no {kind} anomaly on {sorted(boundaries)}; opened: {[(s.kind, s.dimension, s.value) for s in states]}"
+    assert matching, (
+        f"no {kind} anomaly on {sorted(boundaries)}; opened: {[(s.kind, s.dimension, s.value) for s in states]}"
+    )
     first = min(matching, key=lambda state: state.detected)
     assert first.detected + 1 - INCIDENT <= MAX_TTD_HOURS
     assert first.opened >= INCIDENT - 1
@@ -41,8 +43,8 @@ def _assert_caught(states: list[AnomalyState], kind: str, boundaries: set[str]) 
 
 
 def _feature_boundaries(stream: object) -> set[str]:
-    feature = getattr(stream, "feature")
-    return {f"feature={feature}", f"inference_profile=profile/{feature}", f"principal={getattr(stream, 'principal')}"}
+    feature = stream.feature
+    return {f"feature={feature}", f"inference_profile=profile/{feature}", f"principal={stream.principal}"}
 
 
 def test_normal_organisation_opens_nothing() -> None:

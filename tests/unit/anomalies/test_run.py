@@ -121,7 +121,7 @@ def test_daily_confirms_hourly_anomaly_and_sends_digest(loop_lake: LocalLake) ->
     write_daily_bill(loop_lake, daily, "support", "chat")
     report = detect_daily(loop_lake, config, START + dt.timedelta(days=DAYS), router)
     assert report.confirmed == 1
-    hourly = [row for row in _anomalies(loop_lake) if row["source"] == "hourly_logs"][0]
+    hourly = next(row for row in _anomalies(loop_lake) if row["source"] == "hourly_logs")
     assert hourly["billed_status"] == "confirmed"
     assert hourly["billed_impact"] == Decimal("50.4000000000")
     billed = [row for row in _anomalies(loop_lake) if row["source"] == "daily_bill"]
@@ -141,7 +141,9 @@ def test_daily_revises_when_bill_shows_no_excess(loop_lake: LocalLake) -> None:
     assert report.confirmed == 0
 
 
-def test_detect_command_prints_anomaly(loop_lake: LocalLake, capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+def test_detect_command_prints_anomaly(
+    loop_lake: LocalLake, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
     config_file = loop_lake.root.parent / "governance.yaml"
     config_file.write_text(json.dumps(_config().model_dump(mode="json")), encoding="utf-8")
     at = _at(INCIDENT_HOUR + 1).isoformat()

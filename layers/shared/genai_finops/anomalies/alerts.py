@@ -137,8 +137,7 @@ class AnomalyAlert(_Payload):
         for contributor in self.top_contributors:
             share = "" if contributor.share is None else f" ({contributor.share * 100:.0f}% of the change)"
             lines.append(
-                f"  {contributor.dimension} {contributor.value}: "
-                f"{money_text(contributor.change, self.currency)}{share}"
+                f"  {contributor.dimension} {contributor.value}: {money_text(contributor.change, self.currency)}{share}"
             )
         if self.also_visible_on:
             lines.append(f"Also visible on: {', '.join(self.also_visible_on)}.")
@@ -196,7 +195,9 @@ class AnomalyDigest(_Payload):
                 f"  [{line.state}] {KIND_TITLES[line.anomaly_kind]} on {line.dimension} {line.boundary_value} "
                 f"(team {line.owner_team}): {money_text(line.impact, self.currency)}{billed}"
             )
-        lines.append("What to do: follow up on open anomalies with their owning teams; the table anomalies has details.")
+        lines.append(
+            "What to do: follow up on open anomalies with their owning teams; the table anomalies has details."
+        )
         return "\n".join(lines)
 
 

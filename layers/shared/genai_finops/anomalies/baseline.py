@@ -63,7 +63,8 @@ def _shift(values: np.ndarray, lag: int) -> np.ndarray:
 def _nanmedian(stack: np.ndarray, axis: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(stack, axis=axis)
+        median: np.ndarray = np.nanmedian(stack, axis=axis)
+        return median
 
 
 def history_mask(values: np.ndarray, excluded_hours: np.ndarray, *, before_first_activity: bool) -> np.ndarray:
@@ -100,9 +101,7 @@ def seasonal_reference(clean: np.ndarray, hours: np.ndarray) -> np.ndarray:
     daily_count = np.sum(~np.isnan(daily), axis=0)
     weekly_median = _nanmedian(weekly, 0)
     daily_median = _nanmedian(daily, 0)
-    return np.where(
-        weekly_count >= MIN_WEEKLY, weekly_median, np.where(daily_count >= MIN_DAILY, daily_median, np.nan)
-    )
+    return np.where(weekly_count >= MIN_WEEKLY, weekly_median, np.where(daily_count >= MIN_DAILY, daily_median, np.nan))
 
 
 def recent_level(clean: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
@@ -183,7 +182,9 @@ def compute_baseline(
     level = _holiday_level(values, seasonal, level, hours, excluded_hours)
     expected = level * seasonal
     lags = month_end_lags(hours)
-    first_hour_of_day = int((hours[0] - hours[0].astype("datetime64[D]")) // np.timedelta64(1, "h")) if len(hours) else 0
+    first_hour_of_day = (
+        int((hours[0] - hours[0].astype("datetime64[D]")) // np.timedelta64(1, "h")) if len(hours) else 0
+    )
     for column in np.nonzero(lags)[0]:
         source = column - lags[column]
         if source < 0:
@@ -215,7 +216,8 @@ def noise_scale(values: np.ndarray, expected: np.ndarray, excluded_hours: np.nda
         mad = _nanmedian(np.abs(window - centre[:, None]), 1)
         spread[:, day_start : day_start + DAY_HOURS] = mad[:, None]
     sigma = MAD_TO_SIGMA * spread * root
-    return np.fmax(sigma, MIN_RELATIVE_SIGMA * np.fmax(expected, 0.0))
+    floored: np.ndarray = np.fmax(sigma, MIN_RELATIVE_SIGMA * np.fmax(expected, 0.0))
+    return floored
 
 
 # Daily series (billed cost): the same idea with days in place of hours.

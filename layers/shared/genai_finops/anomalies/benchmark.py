@@ -41,8 +41,32 @@ ACCOUNT = "111122223333"
 
 # Share of the peak rate per UTC hour of the day: quiet nights, a working-day plateau.
 HOUR_SHAPE = np.array(
-    [0.15, 0.12, 0.1, 0.1, 0.12, 0.18, 0.3, 0.5, 0.75, 0.9, 1.0, 1.0]
-    + [0.95, 1.0, 1.0, 0.95, 0.9, 0.8, 0.65, 0.5, 0.4, 0.3, 0.22, 0.18]
+    [
+        0.15,
+        0.12,
+        0.1,
+        0.1,
+        0.12,
+        0.18,
+        0.3,
+        0.5,
+        0.75,
+        0.9,
+        1.0,
+        1.0,
+        0.95,
+        1.0,
+        1.0,
+        0.95,
+        0.9,
+        0.8,
+        0.65,
+        0.5,
+        0.4,
+        0.3,
+        0.22,
+        0.18,
+    ]
 )
 WEEKEND_FACTOR = 0.45
 HOLIDAY_FACTOR = 0.3
@@ -171,13 +195,15 @@ def _hour_factor(hours: np.ndarray, holidays: list[dt.date]) -> np.ndarray:
     weekday = (hours.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 0 = Monday
     factor = HOUR_SHAPE[hour_of_day] * np.where(weekday >= 5, WEEKEND_FACTOR, 1.0)
     holiday_days = np.array([np.datetime64(day, "D") for day in holidays], dtype="datetime64[D]")
-    return factor * np.where(np.isin(hours.astype("datetime64[D]"), holiday_days), HOLIDAY_FACTOR, 1.0)
+    result: np.ndarray = factor * np.where(np.isin(hours.astype("datetime64[D]"), holiday_days), HOLIDAY_FACTOR, 1.0)
+    return result
 
 
 def _month_end(hours: np.ndarray) -> np.ndarray:
     days = hours.astype("datetime64[D]")
     next_month = (hours.astype("datetime64[M]") + 1).astype("datetime64[D]")
-    return (next_month - days).astype(np.int64) <= 2
+    result: np.ndarray = (next_month - days).astype(np.int64) <= 2
+    return result
 
 
 class _Cells:
@@ -217,7 +243,8 @@ class _Cells:
     def table(self) -> pa.Table:
         arrays = []
         for schema_field in CELL_SCHEMA:
-            values = np.concatenate(self.columns[schema_field.name]) if self.columns[schema_field.name] else []
+            parts = self.columns[schema_field.name]
+            values: np.ndarray = np.concatenate(parts) if parts else np.array([])
             if schema_field.name == "hour":
                 arrays.append(pa.array(np.asarray(values, dtype="datetime64[us]")).cast(schema_field.type))
             elif schema_field.name in COST_METRICS:
@@ -315,7 +342,7 @@ def generate_benchmark(
         for environment, share in (("prod", 1.0), ("dev", feature.nonprod_share), ("staging", feature.nonprod_share)):
             requests = rng.poisson(rate * share)
             errors = rng.binomial(requests, feature.error_share)
-            keys = {
+            keys: dict[str, str | None] = {
                 "team": feature.team,
                 "feature": feature.name,
                 "environment": environment,
@@ -366,7 +393,7 @@ def _plan_incidents(
     }
     for kind in MODIFYING_KINDS:
         pools[kind] = [f for f in pools[kind] if _peak_impact(f, kind) >= 2 * MIN_INCIDENT_COST_PER_HOUR]
-    incidents = []
+    incidents: list[Incident] = []
     for number, start in enumerate(starts):
         kind = KINDS[number % len(KINDS)]
         if kind in MODIFYING_KINDS:
@@ -406,9 +433,7 @@ def _plan_incidents(
     return incidents
 
 
-def _modifications(
-    feature: Feature, incidents: list[Incident], total: int
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _modifications(feature: Feature, incidents: list[Incident], total: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Return the per-hour token scales and the hours sent to another model for one feature's production stream."""
     scale = {name: np.ones(total) for name in ("input", "output", "cache_read", "cache_write")}
     drifted = np.zeros(total, dtype=bool)

@@ -67,9 +67,7 @@ def price_unpriced(rows: pa.Table, config: GovernanceConfig) -> tuple[pa.Table, 
                 tokens = record[token_column]
                 if not tokens:
                     continue
-                entry = (
-                    catalog.resolve(model_id, token_class, STANDARD_TIER, region, route, day) if model_id else None
-                )
+                entry = catalog.resolve(model_id, token_class, STANDARD_TIER, region, route, day) if model_id else None
                 if entry is None:
                     complete = False
                     break
@@ -111,7 +109,9 @@ def _to_cells(table: pa.Table) -> pa.Table:
     return cells.select(CELL_SCHEMA.names).cast(CELL_SCHEMA)
 
 
-def load_hourly_cells(lake: Lake, config: GovernanceConfig, start: dt.datetime, end: dt.datetime) -> tuple[pa.Table, int]:
+def load_hourly_cells(
+    lake: Lake, config: GovernanceConfig, start: dt.datetime, end: dt.datetime
+) -> tuple[pa.Table, int]:
     """Return the hourly usage cells of [start, end) from invocation logs and the count of unpriced requests."""
     params = [
         start.date().isoformat(),
@@ -153,4 +153,5 @@ def bill_through(lake: Lake, periods: list[str]) -> dt.datetime | None:
     value = result.column("bill_through")[0].as_py() if result.num_rows else None
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return moment

@@ -51,11 +51,12 @@ class Describer:
 
     def _boundary_cells(self, row: int, start: int, end: int) -> np.ndarray:
         dimension = self.series.keys[row][0]
-        return (
+        mask: np.ndarray = (
             (self.series.cell_series[dimension] == row)
             & (self.series.cell_hour >= start)
             & (self.series.cell_hour < end)
         )
+        return mask
 
     def owner_team(self, state: AnomalyState) -> str | None:
         """Return the boundary's team: its value for a team boundary, else the team with most of its cost."""
@@ -110,7 +111,7 @@ class Describer:
                         "share": share,
                     }
                 )
-            rows.sort(key=lambda item: (-item["change"], item["value"]))
+            rows.sort(key=lambda item: (-Decimal(str(item["change"])), str(item["value"])))
             result.extend(rows[:TOP_CONTRIBUTORS])
         return result
 
@@ -217,20 +218,20 @@ class Describer:
 
         observed_cost, expected_cost = total(m, "cost"), total(baselines, "cost")
         if state.kind == "cache_write_without_read":
-            return (
-                f"cache read tokens per cache write token {ratio(total(m, 'cache_read_tokens'), total(m, 'cache_write_tokens'))}, "
-                f"usually {ratio(total(baselines, 'cache_read_tokens'), total(baselines, 'cache_write_tokens'))}"
-            )
+            reads_per_write = ratio(total(m, "cache_read_tokens"), total(m, "cache_write_tokens"))
+            usual = ratio(total(baselines, "cache_read_tokens"), total(baselines, "cache_write_tokens"))
+            return f"cache read tokens per cache write token {reads_per_write}, usually {usual}"
         if state.kind == "token_ratio":
-            observed_input = total(m, "input_tokens") + total(m, "cache_read_tokens") + total(m, "cache_write_tokens")
-            usual_input = (
-                total(baselines, "input_tokens") + total(baselines, "cache_read_tokens") + total(baselines, "cache_write_tokens")
-            )
+            input_names = ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+            observed_input = sum(total(m, name) for name in input_names)
+            usual_input = sum(total(baselines, name) for name in input_names)
+            per_request = ratio(observed_input + total(m, "output_tokens"), total(m, "requests"))
+            usual_per_request = ratio(usual_input + total(baselines, "output_tokens"), total(baselines, "requests"))
+            output_ratio = ratio(total(m, "output_tokens"), observed_input)
+            usual_output_ratio = ratio(total(baselines, "output_tokens"), usual_input)
             return (
-                f"tokens per request {ratio(observed_input + total(m, 'output_tokens'), total(m, 'requests'))}, usually "
-                f"{ratio(usual_input + total(baselines, 'output_tokens'), total(baselines, 'requests'))}; output per input "
-                f"token {ratio(total(m, 'output_tokens'), observed_input)}, usually "
-                f"{ratio(total(baselines, 'output_tokens'), usual_input)}"
+                f"tokens per request {per_request}, usually {usual_per_request}; output per input token "
+                f"{output_ratio}, usually {usual_output_ratio}"
             )
         if state.kind == "retry_storm":
             return (
@@ -244,7 +245,8 @@ class Describer:
             )
         if state.kind == "nonprod_frontier":
             environment, _, model = state.value.partition(" | ")
-            return f"environment {environment} on frontier model {model}, cost {ratio(observed_cost, expected_cost)} x usual"
+            times = ratio(observed_cost, expected_cost)
+            return f"environment {environment} on frontier model {model}, cost {times} x usual"
         if state.kind == "model_drift":
             return f"cost {ratio(observed_cost, expected_cost)} x the baseline; see the rate and model mix part"
         return f"cost {ratio(observed_cost, expected_cost)} x the baseline"

@@ -222,5 +222,11 @@ def detect(series: SeriesSet, baselines: Baselines, config: Anomalies) -> dict[s
     with np.errstate(invalid="ignore"):
         frontier_up = (cost > from_zero.expected * (1 + relative)) & (cost > 0)
     frontier_flag = frontier_up & (frontier_z > z_threshold) & frontier_rows
-    add("nonprod_frontier", frontier_flag, frontier_up & (frontier_z > 2.0) & frontier_rows, from_zero.expected, frontier_z)
+    add(
+        "nonprod_frontier",
+        frontier_flag,
+        frontier_up & (frontier_z > 2.0) & frontier_rows,
+        from_zero.expected,
+        frontier_z,
+    )
     return signals

@@ -37,7 +37,8 @@ from .lifecycle import AnomalyState, Tracker
 from .series import HOUR, build_series
 
 MATCH_GRACE_HOURS = 6
-SIZES = {"small": {"evaluation_days": 21, "incidents_per_kind": 2}, "large": {"evaluation_days": 35, "incidents_per_kind": 6}}
+# Evaluation days and incidents per kind of each organisation size.
+SIZES = {"small": (21, 2), "large": (35, 6)}
 
 
 @dataclass
@@ -160,7 +161,8 @@ def score(benchmark: Benchmark, alerts: list[Alert]) -> dict[str, Any]:
 def evaluate(seed: int, size: str = "small", config: Anomalies | None = None) -> dict[str, Any]:
     """Generate the benchmark of one seed and size, replay detection on it and score it."""
     config = config or Anomalies()
-    benchmark = generate_benchmark(seed, size=size, **SIZES[size])
+    evaluation_days, per_kind = SIZES[size]
+    benchmark = generate_benchmark(seed, size=size, evaluation_days=evaluation_days, incidents_per_kind=per_kind)
     config = config.model_copy(update={"holidays": benchmark.holidays})
     started = time.perf_counter()
     alerts = replay(benchmark, config)

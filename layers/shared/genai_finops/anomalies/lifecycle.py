@@ -92,7 +92,7 @@ class Containment:
         self._sorted_hours = series.cell_hour[order]
 
     def containers(self, row: int, hour: int) -> set[int]:
-        """Return the series rows whose cells at ``hour`` hold all, or CONTAINED_SHARE of the cost, of series ``row``."""
+        """Return the series rows whose cells at ``hour`` hold all of series ``row``, or CONTAINED_SHARE of its cost."""
         low = np.searchsorted(self._sorted_hours, hour, side="left")
         high = np.searchsorted(self._sorted_hours, hour, side="right")
         cells = self._order[low:high]
@@ -193,9 +193,9 @@ class Tracker:
             for row in np.nonzero(signal.flag[:, hour])[0]:
                 candidates.append((kind, int(row), float(signal.excess[row, hour])))
         for state in self.open.values():
-            row = self.row(state)
-            if row is not None:
-                candidates.append((state.kind, row, float(self.signals[state.kind].excess[row, hour])))
+            open_row = self.row(state)
+            if open_row is not None:
+                candidates.append((state.kind, open_row, float(self.signals[state.kind].excess[open_row, hour])))
         return candidates
 
     def _explained_by(

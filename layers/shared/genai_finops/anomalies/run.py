@@ -237,7 +237,9 @@ def _send(router: Router | None, messages: list[AnomalyMessage], report: Detecti
     report.duplicates_skipped += delivery.skipped_duplicates
 
 
-def detect_hourly(lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None) -> DetectionReport:
+def detect_hourly(
+    lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None
+) -> DetectionReport:
     """Evaluate the last complete hour before ``at`` on invocation logs; write anomalies and send alerts."""
     end = _floor_hour(at)
     start = end - dt.timedelta(days=config.anomalies.history_days)
@@ -252,7 +254,9 @@ def detect_hourly(lake: Lake, config: GovernanceConfig, at: dt.datetime, router:
     report = DetectionReport(HOURLY_SOURCE, end - dt.timedelta(hours=1), len(series.keys), unpriced_requests=unpriced)
     expected = {name: baselines.metrics[name].expected for name in METRICS}
     now = dt.datetime.now(dt.UTC)
-    logger.info("hourly anomaly detection started", extra={"hour": report.evaluated.isoformat(), "series": len(series.keys)})
+    logger.info(
+        "hourly anomaly detection started", extra={"hour": report.evaluated.isoformat(), "series": len(series.keys)}
+    )
     records, messages = _run_tracker(tracker, describer, expected, config, report, now)
     if records:
         write_anomalies(lake, records)
@@ -280,7 +284,9 @@ def _daily_signal(series: Any, baseline: Baseline, config: GovernanceConfig) -> 
     )
 
 
-def detect_daily(lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None) -> DetectionReport:
+def detect_daily(
+    lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None
+) -> DetectionReport:
     """Evaluate the last billed day before ``at``: billed anomalies, confirmations and the FinOps digest."""
     day_end = _floor_hour(at).replace(hour=0)
     start = day_end - dt.timedelta(days=config.anomalies.history_days)

@@ -119,9 +119,7 @@ def cell_metric_arrays(cells: pa.Table) -> dict[str, np.ndarray]:
     return arrays
 
 
-def build_series(
-    cells: pa.Table, start: np.datetime64, end: np.datetime64, step: np.timedelta64 = HOUR
-) -> SeriesSet:
+def build_series(cells: pa.Table, start: np.datetime64, end: np.datetime64, step: np.timedelta64 = HOUR) -> SeriesSet:
     """Sum the cells into one series per boundary with one value per ``step`` (an hour or a day) in [start, end)."""
     hours = np.arange(start, end, step)
     hour_of_cell = cells.column("hour").to_numpy(zero_copy_only=False).astype("datetime64[h]")
@@ -143,9 +141,7 @@ def build_series(
             matrix = np.zeros((len(unique), len(hours)))
             np.add.at(matrix, (codes, index), metric_values[name])
             blocks[name].append(matrix)
-    metrics = {
-        name: np.vstack(parts) if parts else np.zeros((0, len(hours))) for name, parts in blocks.items()
-    }
+    metrics = {name: np.vstack(parts) if parts else np.zeros((0, len(hours))) for name, parts in blocks.items()}
     return SeriesSet(
         hours=hours,
         keys=keys,
