@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -177,6 +179,7 @@ def evaluate(seed: int, size: str = "small", config: Anomalies | None = None) ->
         "evaluation_hours": int((benchmark.end - benchmark.evaluation_start) // HOUR),
         "planned_changes": len(benchmark.changes),
         "replay_seconds": round(elapsed, 2),
+        "machine": f"{platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
     return figures
 
@@ -199,7 +202,8 @@ def render_markdown(figures: dict[str, Any], command: str) -> str:
         f"{setup['hours']} hours of hourly usage cells ({setup['cells']} cells), of which the last "
         f"{setup['evaluation_hours']} are evaluated, with {setup['planned_changes']} planned changes "
         "(launches and lasting steps), holidays and month-end batches. "
-        f"The replay took {setup['replay_seconds']} s.",
+        f"The replay (series, baselines, detectors and the hour-by-hour lifecycle, without generating the data) "
+        f"took {setup['replay_seconds']} s on {setup['machine']}.",
         "",
         "| kind | incidents | detected | recall | alerts | false alerts | precision | median time to detect (h) "
         "| change alerts |",
@@ -217,6 +221,17 @@ def render_markdown(figures: dict[str, Any], command: str) -> str:
         "Targets for incidents visible in the logs: recall at least 0.9, precision at least 0.9, median time "
         "to detect at most 2 hours. The time to detect counts from the start of the incident's first hour to "
         "the end of the hour whose data opened the anomaly (the hourly run right after it).",
+        "",
+        "How to read it: `alerts` counts opened anomalies of the kind outside the change alerts; more alerts "
+        "than incidents means an incident also opened an anomaly on a second boundary that no narrower "
+        "boundary explained, or one of another kind (a loop on a feature with caching can open a cache-write "
+        "anomaly too). Such alerts count as true when they match an incident. `change alerts` are alerts on a "
+        "launch or a lasting step within the baseline's adaptation time, left out of precision.",
+        "",
+        "Limits: the incidents are sized to cost at least 6 per hour on top of normal traffic and change their "
+        "feature's cost severalfold, so they are clearly visible in the logs; smaller or slower incidents are "
+        "harder, and an incident below the configured minimum impact is not alerted by design. The synthetic "
+        "traffic has Poisson request counts and 5% log-normal noise on tokens; real traffic is burstier.",
         "",
     ]
     if figures["false_alerts"]:
