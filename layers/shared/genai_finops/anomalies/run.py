@@ -243,6 +243,8 @@ def detect_hourly(
     """Evaluate the last complete hour before ``at`` on invocation logs; write anomalies and send alerts."""
     end = _floor_hour(at)
     start = end - dt.timedelta(days=config.anomalies.history_days)
+    # NOTE: every run aggregates the whole history from invocations; on Athena that scans history_days of
+    # logs each hour. Keeping the hourly cells in a table that each run extends by one hour would not.
     cells, unpriced = load_hourly_cells(lake, config, start, end)
     first, last = to_hour64(start), to_hour64(end)
     series = build_series(cells, first, last)
