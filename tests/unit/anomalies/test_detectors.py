@@ -176,7 +176,7 @@ def test_nonprod_frontier_catches_dev_load_test() -> None:
     assert _opened(states, "spend") == []
 
 
-def test_nonprod_frontier_ignores_usual_dev_use_and_small_models() -> None:
+def test_nonprod_frontier_ignores_usual_dev_use() -> None:
     organisation = normal_organisation()
     organisation.add(replace(CHAT_DEV, model=HAIKU, feature="dev-haiku", peak=40))
     assert _opened(replay(organisation, REPLAY_FROM), "nonprod_frontier") == []

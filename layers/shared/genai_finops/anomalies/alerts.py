@@ -3,7 +3,7 @@
 The envelope is the monthly workflow's ``Message`` with the anomaly kinds and payloads: the same
 attributes (``team``, ``kind``, ``severity``, ``billing_period``), so a team's filtered subscription
 receives its anomaly alerts like its budget alerts. Message kinds are ``anomaly_<kind>`` and
-``anomaly_digest``; docs/anomalies.md documents the payload and events/ holds a sample of each kind.
+``anomaly_digest``. docs/anomalies.md documents the payload, and events/ contains a sample of each kind.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 For hour t of a series x:
 
 - the seasonal reference is the median of x at the same hour of the week in the previous four weeks
-  (at least two of them), else the median at the same hour of the day in the previous seven days (at
-  least three), else unknown;
+  (at least two of them). Without those it is the median at the same hour of the day in the previous
+  seven days (at least three), else unknown;
 - the level is the median, over the five 12-hour blocks before t, of (sum of x) / (sum of the seasonal
   reference) in the block. A lasting step therefore moves the level once three of the five blocks are
   past it, so a new level stops alerting at most 36 hours after it starts. One unusual day (a holiday, an
@@ -231,7 +231,7 @@ def compute_daily_baseline(values: np.ndarray, days: np.ndarray, excluded_days: 
 
     The seasonal reference is the median of the same weekday in the previous four weeks (at least two),
     else the median of the previous seven days of the same type (weekday or weekend day). The level is
-    the median ratio of observed to seasonal over the previous seven days; the noise scale is the scaled
+    the median ratio of observed to seasonal over the previous seven days. The noise scale is the scaled
     median absolute deviation of the residuals of the previous 28 days, at least 5% of the expected value.
     """
     clean = history_mask(values, excluded_days, before_first_activity=True)

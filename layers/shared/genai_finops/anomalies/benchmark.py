@@ -172,8 +172,7 @@ def _cost_per_request(feature: Feature, model: str | None = None, output_scale: 
 
 
 # Incidents are sized to cost at least this much per hour, so that each is visible above the default
-# minimum impact within its first hours. An incident smaller than that is below what the configuration
-# asks to be alerted on.
+# minimum impact within its first hours. The configuration does not alert on smaller incidents.
 MIN_INCIDENT_COST_PER_HOUR = 6.0
 
 

@@ -127,8 +127,6 @@ class Describer:
     def describe(self, state: AnomalyState, baselines: dict[str, np.ndarray], now: dt.datetime) -> dict[str, Any]:
         """Return the table row of an anomaly, measured over its window."""
         row = self.tracker.row(state)
-        signal = self.tracker.signals[state.kind]
-        start, end = max(state.opened, 0), state.window_end
         opened_at = self._time(state.opened)
         identifier = state.anomaly_id or anomaly_id(state.kind, self.source, state.dimension, state.value, opened_at)
         state.anomaly_id = identifier
@@ -146,7 +144,7 @@ class Describer:
             "detected_at": now if state.detected_at is None else state.detected_at,
             "updated_at": now,
             "window_start": opened_at,
-            "window_end": self._time(end),
+            "window_end": self._time(state.window_end),
             "also_visible_on": list(state.also_visible_on),
             "alerts_sent": state.alerts_sent,
             "alerted_impact": _money(state.alerted_impact) if state.alerted_impact is not None else None,
@@ -155,11 +153,20 @@ class Describer:
             "currency": self.currency,
         }
         if row is None:
+            # NOTE: a boundary with no cells in the history window keeps its row without new measurements.
             return record
+        self._measure(record, state, row, baselines)
+        return record
+
+    def _measure(self, record: dict[str, Any], state: AnomalyState, row: int, baselines: dict[str, np.ndarray]) -> None:
+        """Add the window's costs, impact, projection, decomposition, evidence and contributors to a row."""
+        signal = self.tracker.signals[state.kind]
+        start, end = max(state.opened, 0), state.window_end
         mask = self._boundary_cells(row, start, end)
         observed_cost = _decimal_sum(self.series.cells.filter(pa.array(mask)).column("cost"))
         expected_cost = _money(float(np.nansum(signal.expected[row, start:end])))
         impact = observed_cost - expected_cost
+
         last_excess = float(signal.excess[row, end - 1]) if end > start else 0.0
         hours_left = 0
         if state.closed is None and self.step == np.timedelta64(1, "h"):
@@ -169,6 +176,7 @@ class Describer:
             if hours_left == 24:
                 hours_left = 0
         projected = impact + _money(max(last_excess, 0.0) * hours_left)
+
         z_values = signal.z[row, start:end]
         finite = z_values[np.isfinite(z_values)]
         record.update(
@@ -197,7 +205,6 @@ class Describer:
             )
         record["evidence"] = self.evidence(state, row, start, end, baselines)
         record["top_contributors"] = self.contributors(row, start, end, expected_cost, impact)
-        return record
 
     @staticmethod
     def _window_usage(metrics: dict[str, np.ndarray], row: int, start: int, end: int) -> Usage:

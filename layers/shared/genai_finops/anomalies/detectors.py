@@ -1,8 +1,8 @@
 """The detectors: for each kind, which boundary-hours are anomalous, their cost excess and its baseline.
 
-Every detector works on whole matrices (series x hours) at once. Each returns a ``Signal``: ``flag``
-marks hours that may open an anomaly of its kind, ``above`` marks hours still away from the baseline
-(an open anomaly closes after enough hours without it), and ``expected`` is the baseline cost that the
+Every detector works on whole matrices (series x hours) at once and returns a ``Signal``. Its ``flag``
+marks hours that may open an anomaly of its kind. Its ``above`` marks hours still away from the baseline,
+and an open anomaly closes after enough hours without it. Its ``expected`` is the baseline cost that the
 anomaly's impact is measured against. The thresholds are the same for every boundary: the configured
 z-score on each series' own noise scale, the minimum relative change, and the minimum dollar impact
 that the lifecycle applies when it opens an anomaly.

@@ -1,8 +1,8 @@
 """Evaluate the detectors on the labelled benchmark: precision, recall and time to detect per kind.
 
 The benchmark's cells go through the same series, baselines, detectors and lifecycle as the hourly
-run, replayed hour by hour over the evaluation days. An alert is the opening of an anomaly; it is
-detected at the end of the hour that opened it, which is when the hourly run after that hour sees it.
+run, replayed hour by hour over the evaluation days. An alert is the opening of an anomaly. Its
+detection time is the end of the hour that opened it, because the hourly run after that hour reads it.
 
 - An alert matches an incident when its boundary is one the incident changes and it is detected between
   the incident's start and six hours after its end.
@@ -222,14 +222,14 @@ def render_markdown(figures: dict[str, Any], command: str) -> str:
         "to detect at most 2 hours. The time to detect counts from the start of the incident's first hour to "
         "the end of the hour whose data opened the anomaly (the hourly run right after it).",
         "",
-        "How to read it: `alerts` counts opened anomalies of the kind outside the change alerts; more alerts "
-        "than incidents means an incident also opened an anomaly on a second boundary that no narrower "
+        "How to read it: `alerts` counts opened anomalies of the kind, change alerts excluded. More alerts "
+        "than incidents means that an incident also opened an anomaly on a second boundary that no narrower "
         "boundary explained, or one of another kind (a loop on a feature with caching can open a cache-write "
         "anomaly too). Such alerts count as true when they match an incident. `change alerts` are alerts on a "
         "launch or a lasting step within the baseline's adaptation time, left out of precision.",
         "",
         "Limits: the incidents are sized to cost at least 6 per hour on top of normal traffic and change their "
-        "feature's cost severalfold, so they are clearly visible in the logs; smaller or slower incidents are "
+        "feature's cost severalfold, so they are clearly visible in the logs. Smaller or slower incidents are "
         "harder, and an incident below the configured minimum impact is not alerted by design. The synthetic "
         "traffic has Poisson request counts and 5% log-normal noise on tokens; real traffic is burstier.",
         "",

@@ -1,7 +1,7 @@
 """Lambda handler of the hourly and daily anomaly schedules.
 
-The EventBridge Scheduler input is ``{"mode": "hourly"}`` or ``{"mode": "daily"}``, with an optional
-``"at"`` (ISO 8601) to evaluate another time; without it the run evaluates the hour (or day) before now.
+The EventBridge Scheduler input is ``{"mode": "hourly"}`` or ``{"mode": "daily"}``. An optional ``"at"``
+(ISO 8601) evaluates another time, and without it the run evaluates the hour (or day) before now.
 The runtime (lake, configuration, router with the alerts topic) is the one the governance functions
 build, so alerts reach the same topic with the same attributes.
 """

@@ -2,9 +2,9 @@
 
 One anomaly is one kind on one boundary from the hour it opened. Each evaluated hour:
 
-1. every open anomaly extends its window to the hour; it closes when its series has not been above the
-   baseline for ``close_after_hours`` hours, and it is due for an updated alert when its impact so far
-   grew by ``update_step`` (a share) since the last alert;
+1. every open anomaly extends its window to the hour. It closes when its series has not been above the
+   baseline for ``close_after_hours`` hours. It is due for an updated alert when its impact so far grew
+   by ``update_step`` (a share) since the last alert;
 2. hours flagged by a detector become candidates. A candidate is dropped when a narrower boundary that
    is also flagged (or already open) explains most of its excess, so that one incident gives one alert
    on the boundary closest to its cause and not one per team, model and organisation total. The
@@ -75,7 +75,7 @@ class AnomalyState:
 
 @dataclass
 class StepEvents:
-    """What one evaluated hour changed: anomalies opened, due for an updated alert, and closed."""
+    """Changes of one evaluated hour: anomalies opened, due for an updated alert, and closed."""
 
     opened: list[AnomalyState] = field(default_factory=list)
     updated: list[AnomalyState] = field(default_factory=list)
@@ -83,7 +83,7 @@ class StepEvents:
 
 
 class Containment:
-    """Which boundaries contain which at one hour, from the cells of that hour."""
+    """Containment of boundaries in each other at one hour, from the cells of that hour."""
 
     def __init__(self, series: SeriesSet) -> None:
         self.series = series

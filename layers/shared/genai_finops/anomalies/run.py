@@ -1,9 +1,9 @@
 """One detection run: hourly on invocation logs, daily on the bill, with the table and the alerts.
 
-The hourly run reads ``history_days`` of hourly cells up to the last complete hour before ``at``,
-computes the baselines and detectors, continues the open anomalies from the ``anomalies`` table,
-opens new ones for that hour, writes every changed anomaly back and sends alerts for anomalies that
-opened or grew by the update step. The daily run does the same on billed cost per day (kind
+The hourly run reads ``history_days`` of hourly cells up to the last complete hour before ``at`` and
+computes the baselines and detectors. It continues the open anomalies of the ``anomalies`` table, opens
+new ones for that hour and writes every changed anomaly back. Alerts go out for anomalies that opened or
+grew by the update step. The daily run does the same on billed cost per day (kind
 ``billed_spend``), marks hourly anomalies whose day the bill now covers as confirmed or revised, and
 sends the FinOps owner the digest of the day.
 """
@@ -53,7 +53,7 @@ CRITICAL_MULTIPLE = 10
 
 @dataclass
 class DetectionReport:
-    """What one run did."""
+    """Counts of one detection run and the anomaly rows it wrote."""
 
     source: str
     evaluated: dt.datetime
@@ -240,11 +240,11 @@ def _send(router: Router | None, messages: list[AnomalyMessage], report: Detecti
 def detect_hourly(
     lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None
 ) -> DetectionReport:
-    """Evaluate the last complete hour before ``at`` on invocation logs; write anomalies and send alerts."""
+    """Evaluate the last complete hour before ``at`` on invocation logs, write anomalies and send alerts."""
     end = _floor_hour(at)
     start = end - dt.timedelta(days=config.anomalies.history_days)
-    # NOTE: every run aggregates the whole history from invocations; on Athena that scans history_days of
-    # logs each hour. Keeping the hourly cells in a table that each run extends by one hour would not.
+    # NOTE: every run aggregates the whole history from invocations, so on Athena it scans history_days of
+    # logs each hour. A table of hourly cells that each run extends by one hour would scan one hour.
     cells, unpriced = load_hourly_cells(lake, config, start, end)
     first, last = to_hour64(start), to_hour64(end)
     series = build_series(cells, first, last)
@@ -293,6 +293,7 @@ def detect_daily(
     day_end = _floor_hour(at).replace(hour=0)
     start = day_end - dt.timedelta(days=config.anomalies.history_days)
     covered = bill_through(lake, billing_periods(start, day_end))
+
     end = day_end
     if covered is not None and covered < day_end:
         end = covered.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -303,6 +304,7 @@ def detect_daily(
     days = series.hours.astype("datetime64[D]")
     baseline = compute_daily_baseline(series.metrics["cost"], days, _holiday_mask(series.hours, config))
     signal = _daily_signal(series, baseline, config)
+
     daily_config = config.anomalies.model_copy(update={"close_after_hours": 1})
     open_rows = lake.query(load_query("anomaly_open"), [DAILY_SOURCE])
     tracker = Tracker(
@@ -310,12 +312,14 @@ def detect_daily(
     )
     describer = Describer(tracker, DAILY_SOURCE, np.timedelta64(24, "h"), config.currency)
     report = DetectionReport(DAILY_SOURCE, end - dt.timedelta(days=1), len(series.keys))
+
     now = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
     messages: list[AnomalyMessage] = []
     if len(series.hours):
         records, messages = _run_tracker(tracker, describer, {"cost": baseline.expected}, config, report, now)
     records.extend(_confirm_hourly(lake, series, signal, end, report, now))
+
     if records:
         write_anomalies(lake, records)
     _send(router, messages, report)
@@ -370,6 +374,7 @@ def digest_message(lake: Lake, config: GovernanceConfig, day: dt.date, now: dt.d
     rows = lake.query(load_query("anomaly_since"), [since, since]).to_pylist()
     day_start = dt.datetime.combine(day, dt.time(), dt.UTC)
     day_end = day_start + dt.timedelta(days=1)
+
     lines = []
     opened = still_open = closed = 0
     total = to_money(0)
@@ -400,6 +405,7 @@ def digest_message(lake: Lake, config: GovernanceConfig, day: dt.date, now: dt.d
                 billed_status=row["billed_status"],
             )
         )
+
     payload = AnomalyDigest(
         day=day,
         opened=opened,
