@@ -374,7 +374,14 @@ class Anomalies(_Strict):
     history_days: Annotated[int, Field(ge=7, le=90)] = 42
     # Models whose use outside production environments is watched (model ids; a prefix match is enough).
     frontier_models: list[NonEmpty] = Field(
-        default_factory=lambda: ["anthropic.claude-opus", "anthropic.claude-sonnet", "amazon.nova-premier"]
+        default_factory=lambda: [
+            "anthropic.claude-opus",
+            "anthropic.claude-sonnet",
+            "anthropic.claude-3-opus",
+            "anthropic.claude-3-5-sonnet",
+            "anthropic.claude-3-7-sonnet",
+            "amazon.nova-premier",
+        ]
     )
     production_environments: list[NonEmpty] = Field(default_factory=lambda: ["prod"])
     # Days excluded from every baseline (public holidays with unusual traffic).
