@@ -139,6 +139,7 @@ def test_daily_revises_when_bill_shows_no_excess(loop_lake: LocalLake) -> None:
     report = detect_daily(loop_lake, config, START + dt.timedelta(days=DAYS), Router(loop_lake, config))
     assert report.revised == 1
     assert report.confirmed == 0
+    assert [row for row in _anomalies(loop_lake) if row["source"] == "daily_bill"] == []
 
 
 def test_detect_command_prints_anomaly(
