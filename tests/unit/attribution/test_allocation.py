@@ -175,6 +175,30 @@ def test_profile_cell_takes_only_its_requests(lake: LocalLake, attribute: Attrib
     }
 
 
+def test_profile_cell_ignores_resolved_model(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [cost_line("2026-01-05 10:00", "0.80", inference_profile_id=PROFILE, resource_id=PROFILE)],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation("haiku", "2026-01-05 10:01", input_tokens=30, inference_profile_id=PROFILE, model=HAIKU),
+            invocation("unresolved", "2026-01-05 10:02", input_tokens=10, inference_profile_id=PROFILE, model=None),
+            invocation("other", "2026-01-05 10:03", input_tokens=10, model=HAIKU),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {"haiku": Decimal("0.6"), "unresolved": Decimal("0.2"), "other": Decimal("0")}
+    states = rows_by(lake.query("SELECT request_id, state, cost FROM request_costs"), "request_id")
+    assert states["haiku"]["state"] == "billed"
+    assert states["haiku"]["cost"] == Decimal("0.6")
+    assert states["unresolved"]["cost"] == Decimal("0.2")
+
+
 def test_system_profile_arn_matches_profile_id(lake: LocalLake, attribute: Attribute) -> None:
     system_arn = "arn:aws:bedrock:us-east-1:012345678901:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"
     write_cost_lines(
@@ -225,6 +249,34 @@ def test_principal_on_bill_restricts_match(lake: LocalLake, attribute: Attribute
     attribute()
 
     assert billed(lake) == {"a1": Decimal("0.5"), "a2": Decimal("1.5"), "b1": Decimal("5.00")}
+
+
+def test_in_region_cell_takes_geo_requests(lake: LocalLake, attribute: Attribute) -> None:
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line("2026-01-05 10:00", "0.90", route="in_region"),
+            cost_line(
+                "2026-01-05 10:00",
+                "0.50",
+                route="global",
+                usage_type="USE1-Claude3.5Sonnet-input-tokens-cross-region-global",
+            ),
+        ],
+    )
+    write_invocations(
+        lake,
+        [
+            invocation("local", "2026-01-05 10:01", input_tokens=1, route="in_region"),
+            invocation("geo", "2026-01-05 10:02", input_tokens=2, route="geo"),
+            invocation("global", "2026-01-05 10:03", input_tokens=5, route="global"),
+        ],
+    )
+
+    attribute()
+
+    assert billed(lake) == {"local": Decimal("0.30"), "geo": Decimal("0.60"), "global": Decimal("0.50")}
 
 
 def test_absent_bill_keys_do_not_restrict(lake: LocalLake, attribute: Attribute) -> None:

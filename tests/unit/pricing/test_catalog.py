@@ -63,6 +63,16 @@ def test_exact_region_beats_wildcard() -> None:
     assert virginia is not None and virginia.price_per_million == Decimal("3")
 
 
+def test_in_region_price_covers_geo_requests() -> None:
+    catalog = PriceCatalog([price("bill", "3.3", region="us-east-1", route="in_region"), price("list", "3")], "USD")
+
+    geo = catalog.resolve(SONNET, "input", "standard", "us-east-1", "geo", DAY)
+    global_route = catalog.resolve(SONNET, "input", "standard", "us-east-1", "global", DAY)
+
+    assert geo is not None and geo.source == "bill"
+    assert global_route is not None and global_route.source == "list"
+
+
 def test_effective_dates_pick_price_of_day() -> None:
     entries = [
         price("list", "3", effective_from=dt.date(2025, 1, 1)),

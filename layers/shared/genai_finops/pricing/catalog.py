@@ -25,6 +25,10 @@ from .models import ModelNames
 
 LIST_PRICES_FILE = "bedrock_list_prices.csv"
 ANY = "*"
+# Geographic cross-region calls cost the same as in-region calls in the source region and are billed
+# under the same usage type, so an in_region price also prices a geo request.
+IN_REGION = "in_region"
+GEO = "geo"
 STANDARD_TIER = "standard"
 TOKEN_CLASSES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 
@@ -55,7 +59,7 @@ class ListPrice:
             and self.token_class == token_class
             and self.tier == tier
             and self.region in (ANY, region)
-            and self.route in (ANY, route)
+            and (self.route in (ANY, route) or (self.route == IN_REGION and route == GEO))
             and (self.effective_from is None or self.effective_from <= day)
             and (self.effective_to is None or day < self.effective_to)
         )

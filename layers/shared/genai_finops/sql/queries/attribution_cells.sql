@@ -6,7 +6,9 @@
 -- Matching rules, shared with request_costs.sql:
 -- * A request falls in a cell when its timestamp, truncated to the account's bill granularity (hour,
 --   day or month), equals the cell's usage_start and account, region, model id and token class agree.
--- * A NULL profile, principal or route on the bill does not restrict the match. A request whose
+--   For a cell with an inference profile the profile takes the place of the model id.
+-- * A NULL profile, principal or route on the bill does not restrict the match, and an in_region cell
+--   also takes geo requests. A request whose
 --   profile (or principal) has a cell of its own matches only that cell; the others match the cell
 --   without one. Requests carry no tier, so every tier's cell of the same keys matches.
 -- Parameters: billing period, first partition date, end partition date (exclusive), period start,
@@ -108,26 +110,31 @@ request_tokens AS (
     FROM requests AS r
     CROSS JOIN (VALUES ('input'), ('output'), ('cache_read'), ('cache_write'), ('cache_write_1h')) AS c (token_class)
 ),
+-- A cell with an inference profile is matched by the profile, not the model: the profile fixes the
+-- model, and its ARN is what the invocation log and the bill share. match_model is '' for such cells.
 profile_keys AS (
-    SELECT DISTINCT bucket, usage_account_id, region, model_id, token_class, inference_profile_id
+    SELECT DISTINCT bucket, usage_account_id, region, token_class, inference_profile_id
     FROM cells
     WHERE inference_profile_id IS NOT NULL
 ),
 principal_keys AS (
     SELECT DISTINCT
-        bucket, usage_account_id, region, model_id, token_class,
-        coalesce(inference_profile_id, '') AS profile_key, iam_principal
+        bucket, usage_account_id, region, token_class, iam_principal,
+        coalesce(inference_profile_id, '') AS profile_key,
+        CASE WHEN inference_profile_id IS NULL THEN model_id ELSE '' END AS match_model
     FROM cells
     WHERE iam_principal IS NOT NULL
 ),
 with_profile AS (
-    SELECT t.*, k.inference_profile_id AS matched_profile
+    SELECT
+        t.*,
+        k.inference_profile_id AS matched_profile,
+        CASE WHEN k.inference_profile_id IS NULL THEN t.model_id ELSE '' END AS match_model
     FROM request_tokens AS t
     LEFT JOIN profile_keys AS k
         ON k.bucket = t.bucket
         AND k.usage_account_id = t.account_id
         AND k.region = t.region
-        AND k.model_id = t.model_id
         AND k.token_class = t.token_class
         AND k.inference_profile_id = t.inference_profile_id
     WHERE t.weight > 0
@@ -139,7 +146,7 @@ with_principal AS (
         ON k.bucket = t.bucket
         AND k.usage_account_id = t.account_id
         AND k.region = t.region
-        AND k.model_id = t.model_id
+        AND k.match_model = t.match_model
         AND k.token_class = t.token_class
         AND k.profile_key = coalesce(t.matched_profile, '')
         AND k.iam_principal = t.principal
@@ -150,7 +157,7 @@ matches AS (
         t.request_id,
         t.weight,
         t.day,
-        t.model_id,
+        c.model_id,
         t.token_class,
         coalesce(c.tier, 'standard') AS tier,
         coalesce(t.region, '*') AS price_region,
@@ -160,11 +167,13 @@ matches AS (
         ON c.bucket = t.bucket
         AND c.usage_account_id = t.account_id
         AND c.region = t.region
-        AND c.model_id = t.model_id
+        AND CASE WHEN c.inference_profile_id IS NULL THEN c.model_id ELSE '' END = t.match_model
         AND c.token_class = t.token_class
         AND coalesce(c.inference_profile_id, '') = coalesce(t.matched_profile, '')
         AND coalesce(c.iam_principal, '') = coalesce(t.matched_principal, '')
-        AND (c.route IS NULL OR c.route = t.route)
+        -- Geographic cross-region calls are billed under the in-region usage type, so an in_region cell
+        -- also takes geo requests. Only global routing has a usage type of its own.
+        AND (c.route IS NULL OR c.route = t.route OR (c.route = 'in_region' AND t.route = 'geo'))
 ),
 match_stats AS (
     SELECT

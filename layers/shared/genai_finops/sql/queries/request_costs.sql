@@ -177,26 +177,31 @@ positive_tokens AS (
     FROM request_tokens
     WHERE weight > 0
 ),
+-- A cell with an inference profile is matched by the profile, not the model: the profile fixes the
+-- model, and its ARN is what the invocation log and the bill share. match_model is '' for such cells.
 profile_keys AS (
-    SELECT DISTINCT bucket, usage_account_id, region, model_id, token_class, inference_profile_id
+    SELECT DISTINCT bucket, usage_account_id, region, token_class, inference_profile_id
     FROM cells
     WHERE inference_profile_id IS NOT NULL
 ),
 principal_keys AS (
     SELECT DISTINCT
-        bucket, usage_account_id, region, model_id, token_class,
-        coalesce(inference_profile_id, '') AS profile_key, iam_principal
+        bucket, usage_account_id, region, token_class, iam_principal,
+        coalesce(inference_profile_id, '') AS profile_key,
+        CASE WHEN inference_profile_id IS NULL THEN model_id ELSE '' END AS match_model
     FROM cells
     WHERE iam_principal IS NOT NULL
 ),
 with_profile AS (
-    SELECT t.*, k.inference_profile_id AS matched_profile
+    SELECT
+        t.*,
+        k.inference_profile_id AS matched_profile,
+        CASE WHEN k.inference_profile_id IS NULL THEN t.model_id ELSE '' END AS match_model
     FROM positive_tokens AS t
     LEFT JOIN profile_keys AS k
         ON k.bucket = t.bucket
         AND k.usage_account_id = t.account_id
         AND k.region = t.region
-        AND k.model_id = t.model_id
         AND k.token_class = t.token_class
         AND k.inference_profile_id = t.inference_profile_id
 ),
@@ -207,7 +212,7 @@ with_principal AS (
         ON k.bucket = t.bucket
         AND k.usage_account_id = t.account_id
         AND k.region = t.region
-        AND k.model_id = t.model_id
+        AND k.match_model = t.match_model
         AND k.token_class = t.token_class
         AND k.profile_key = coalesce(t.matched_profile, '')
         AND k.iam_principal = t.principal
@@ -228,11 +233,13 @@ matches AS (
         ON c.bucket = t.bucket
         AND c.usage_account_id = t.account_id
         AND c.region = t.region
-        AND c.model_id = t.model_id
+        AND CASE WHEN c.inference_profile_id IS NULL THEN c.model_id ELSE '' END = t.match_model
         AND c.token_class = t.token_class
         AND coalesce(c.inference_profile_id, '') = coalesce(t.matched_profile, '')
         AND coalesce(c.iam_principal, '') = coalesce(t.matched_principal, '')
-        AND (c.route IS NULL OR c.route = t.route)
+        -- Geographic cross-region calls are billed under the in-region usage type, so an in_region cell
+        -- also takes geo requests. Only global routing has a usage type of its own.
+        AND (c.route IS NULL OR c.route = t.route OR (c.route = 'in_region' AND t.route = 'geo'))
     WHERE c.reason IS NULL
 ),
 quotient_first AS (
@@ -309,7 +316,12 @@ billed AS (
 stated AS (
     SELECT
         r.*,
-        CASE WHEN r.utc_time < br.bill_through THEN 'billed' ELSE 'estimated' END AS state,
+        -- A request with a share of the bill is billed even when the bill has no cell of its own model,
+        -- which happens when a profile cell is matched by the profile.
+        CASE
+            WHEN b.matched_cells > 0 OR r.utc_time < br.bill_through THEN 'billed'
+            ELSE 'estimated'
+        END AS state,
         r.estimated_input_cost + r.estimated_cache_read_cost + r.estimated_cache_write_cost
             + r.estimated_output_cost AS estimated_cost,
         coalesce(b.billed_cost, CAST(0 AS DECIMAL(38, 10))) AS billed_cost,
