@@ -392,7 +392,8 @@ REQUEST_COSTS = TableSpec(
         "cache_read_cost": "Part of cost for cache-read tokens.",
         "cache_write_cost": "Part of cost for cache-write tokens (both lifetimes).",
         "output_cost": "Part of cost for output tokens.",
-        "state": "billed when the bill has reached the request's hour for its account and model, else estimated.",
+        "state": "billed when the request received a share of the bill or the bill has reached its hour for its "
+        "account and model, else estimated.",
         "priced": "False when estimated_cost is NULL because a price is missing.",
         "matched_cells": "Number of bill cells the request received a share of.",
     },
