@@ -216,3 +216,22 @@ def test_lever_applies_to_its_feature_only(lake: LocalLake) -> None:
 
     optimized = {row["feature"]: row["cost"] for row in _month_rows(table, "2026-12", "optimized")}
     assert optimized == {"chat": Decimal("5.00"), "rank": Decimal("10.00")}
+
+
+def test_short_incident_does_not_set_cost_per_request(lake: LocalLake) -> None:
+    # Three ordinary days at 0.50 a request, then one day of a load test at 20.00 a request.
+    for period in ("2026-09", "2026-10"):
+        earlier = Requests(day(f"{period}-02"), 100, Decimal("0.50"), "risk", "classifier", users=10)
+        write_period(lake, period, [earlier])
+    ordinary = [Requests(day(f"2026-11-0{d}"), 100, Decimal("0.50"), "risk", "classifier", users=10) for d in (2, 3, 4)]
+    incident = Requests(day("2026-11-05"), 100, Decimal("20.00"), "risk", "classifier", users=10)
+    write_period(lake, "2026-11", [*ordinary, incident])
+
+    table = build_forecast(lake, parse_config({}), "2026-11", "run-1", MADE_AT)
+
+    [row] = _month_rows(table, "2026-12", "base")
+    # The median of the daily costs per request (0.50, 0.50, 0.50, 20.00) is 0.50.
+    assert row["cost_per_request"] == Decimal("0.50")
+    # Typical monthly costs are 50, 50 and 200 (400 requests at 0.50), so the error is their variation.
+    expected_error = float(pc.stddev(pa.array([50 / 50 - 1, 200 / 50 - 1]), ddof=1).as_py())
+    assert row["relative_error"] == pytest.approx(expected_error)

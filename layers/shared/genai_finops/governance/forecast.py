@@ -6,8 +6,10 @@ projected on its own from the last ``forecast.history_months`` months:
     cost = cost per request x requests per active user x active users
 
 Active users follow ``forecast.user_growth`` for the feature (or "*") when given, else their own trend.
-Requests per active user follow their trend. Cost per request stays at the current month's value in the
-base scenario and is lowered by the configured levers in the optimized scenario. The stress scenario
+Requests per active user follow their trend. Cost per request is the current month's typical value: the
+median of its daily cost per request, so that an incident of a day or two (a load test on a frontier
+model, say) does not set the price of the next quarter. It stays at that value in the base scenario and
+is lowered by the configured levers in the optimized scenario. The stress scenario
 multiplies volume by ``forecast.stress_volume_multiplier``.
 
 A trend is the geometric mean of month-over-month ratios, clamped to [-50%, +100%] a month so that one
@@ -17,8 +19,8 @@ of it is usage whose requests were not logged (a region with logging off, for ex
 
 The prediction interval is cost x (1 +/- z x e x sqrt(months ahead)). The relative error e is the mean
 absolute percentage error of earlier base forecasts of the feature (from ``forecast_accuracy``). Without
-those, it is the month-to-month variation of the feature's history (at least three months), and without
-that, ``forecast.default_relative_error``.
+those, it is the month-to-month variation of the feature's typical monthly cost (requests x typical cost
+per request, at least three months), and without that, ``forecast.default_relative_error``.
 """
 
 from __future__ import annotations
@@ -105,6 +107,15 @@ def _load_history(lake: Lake, period: str, months: int) -> tuple[dict[FeatureKey
     return history, periods
 
 
+def _typical_costs_per_request(lake: Lake, period: str) -> dict[FeatureKey, Decimal]:
+    """Return each feature's median daily cost per priced request in the period."""
+    daily: dict[FeatureKey, list[Decimal]] = defaultdict(list)
+    for row in lake.query(load_query("governance_feature_days"), [period]).to_pylist():
+        if row["requests"]:
+            daily[(row["team"], row["feature"])].append(Decimal(row["cost"]) / row["requests"])
+    return {key: statistics.median(values) for key, values in daily.items()}
+
+
 def _day_weights(lake: Lake, period: str) -> dict[FeatureKey, list[Decimal]]:
     """Return each feature's mean cost per weekday (Monday first) in the period."""
     sums: dict[FeatureKey, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 7)
@@ -176,6 +187,7 @@ def build_forecast(lake: Lake, config: GovernanceConfig, period: str, run_id: st
     history, periods = _load_history(lake, period, assumptions.history_months)
     weights = _day_weights(lake, period)
     known_errors = _relative_errors(lake, period)
+    typical = {month: _typical_costs_per_request(lake, month) for month in periods}
     z = Z_SCORES[assumptions.interval_level]
     level = float(assumptions.interval_level)
     multiplier = assumptions.stress_volume_multiplier
@@ -189,12 +201,15 @@ def build_forecast(lake: Lake, config: GovernanceConfig, period: str, run_id: st
             continue
         team, feature = key
         series = [months.get(month, FeatureMonth(0, 0, Decimal(0))) for month in periods]
-        costs = [float(item.cost) for item in series]
-        relative_error = known_errors.get(key) or history_relative_error(costs)
+        typical_costs = [
+            float(item.requests * typical[month].get(key, item.cost / item.requests)) if item.requests else 0.0
+            for month, item in zip(periods, series, strict=True)
+        ]
+        relative_error = known_errors.get(key) or history_relative_error(typical_costs)
         if relative_error is None:
             relative_error = float(assumptions.default_relative_error)
 
-        cost_per_request = current.cost / current.requests
+        cost_per_request = typical[period].get(key, current.cost / current.requests)
         users_growth = _user_growth(config, feature)
         has_users = current.active_users > 0
         if has_users:
