@@ -144,7 +144,7 @@ def write_summary(
         f"rows replaced by a record with more tokens: {report.rows_replaced}",
         f"rows with an unresolved application inference profile: {report.rows_unresolved_profile}; "
         f"with an unknown model id form: {report.rows_unknown_model}",
-        "partitions written: " + (", ".join(report.partitions_written) or "none"),
+        _partitions_line(report.partitions_written),
     ]
     if report.skipped_schema_types:
         lines.append(
@@ -160,3 +160,13 @@ def write_summary(
     if failed:
         lines.append("stopped: the next batch failed; objects listed above as ingested are kept")
     stream.write("\n".join(lines) + "\n")
+
+
+def _partitions_line(partitions: Sequence[str]) -> str:
+    """Summarise the date partitions written: all of them when few, else the count and the range."""
+    if not partitions:
+        return "partitions written: none"
+    if len(partitions) <= 7:
+        return "partitions written: " + ", ".join(partitions)
+    ordered = sorted(partitions)
+    return f"partitions written: {len(ordered)} days, {ordered[0]} to {ordered[-1]}"

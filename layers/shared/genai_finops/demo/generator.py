@@ -823,7 +823,7 @@ def _profiles() -> list[dict[str, Any]]:
     return entries
 
 
-def _config_text(profiles_file: Path) -> str:
+def _config_text(profiles_file: Path, end: dt.date) -> str:
     principals = "\n".join(
         f'  - match: "{role_name(feature, environment)}"\n'
         f"    team: {feature.team}\n    feature: {feature.name}\n    environment: {environment}"
@@ -831,14 +831,70 @@ def _config_text(profiles_file: Path) -> str:
         if feature.name == "embeddings-pipeline"
         for environment in feature.environments
     )
-    return (
-        "# Governance configuration of the generated demo organisation.\n"
-        "version: 1\ncurrency: USD\n"
-        "principals:\n" + principals + "\n"
-        "invocations:\n"
-        f"  user_id_metadata_key: {USER_ID_KEY}\n"
-        f"  inference_profiles_file: {profiles_file.name}\n"
-    )
+    teams = sorted({feature.team for feature in FEATURES})
+    owners = "\n".join(f"    {team}:\n      contact: {team}-leads@example.com" for team in teams)
+    first_period = f"{end - dt.timedelta(days=85):%Y-%m}"
+    return f"""# Governance configuration of the generated demo organisation.
+version: 1
+currency: USD
+principals:
+{principals}
+invocations:
+  user_id_metadata_key: {USER_ID_KEY}
+  inference_profiles_file: {profiles_file.name}
+attribution:
+  plan_prices:
+    - feature: chat-assistant
+      monthly_price: 20
+    - feature: agent
+      monthly_price: 30
+  plan_outlier_share: 0.5
+owners:
+  finops:
+    team: finops
+    contact: finops@example.com
+  teams:
+{owners}
+budgets:
+  items:
+    - name: support-monthly
+      scope: team
+      value: support
+      monthly_amount: 600
+    - name: chat-assistant
+      scope: feature
+      value: chat-assistant
+      monthly_amount: 300
+    - name: growth-monthly
+      scope: team
+      value: growth
+      monthly_amount: 250
+  environment_caps:
+    - environment: dev
+      monthly_amount: 25
+      enforce: false
+      role_names: [classifier-dev, chat-assistant-dev]
+      owner_team: risk
+allocation:
+  key: requests
+chargeback:
+  min_attributable_percent: 90
+  min_spend: 50
+forecast:
+  user_growth: {{chat-assistant: 0.08, "*": 0.03}}
+  levers:
+    - name: prompt caching on the chat assistant
+      feature: chat-assistant
+      share_of_requests: 0.5
+      saving: 0.3
+    - name: route short prompts to a smaller model
+      share_of_requests: 0.2
+      saving: 0.6
+credits:
+  balance: 1500
+  balance_as_of: "{first_period}"
+  expires_on: {end + dt.timedelta(days=120):%Y-%m-%d}
+"""
 
 
 # -- entry point ------------------------------------------------------------------------------------
@@ -914,7 +970,7 @@ def generate(out_dir: Path, *, end: dt.date, days: int = 90, scale: float = 1.0,
     profiles_file = out_dir / "inference_profiles.json"
     profiles_file.write_text(json.dumps(_profiles(), indent=2), encoding="utf-8")
     config_file = out_dir / "governance.yaml"
-    config_file.write_text(_config_text(profiles_file), encoding="utf-8")
+    config_file.write_text(_config_text(profiles_file, end), encoding="utf-8")
     expected_file = out_dir / "expected.json"
     expected_file.write_text(json.dumps(expected, indent=2, default=str), encoding="utf-8")
     return GeneratedData(
