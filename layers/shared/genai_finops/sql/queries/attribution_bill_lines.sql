@@ -52,6 +52,8 @@ classified AS (
             WHEN family = 'guardrail' OR usage_type_lower LIKE '%guardrail%' THEN 'guardrails'
             WHEN family = 'knowledge-base' OR usage_type_lower LIKE '%knowledge%' THEN 'knowledge_bases'
             WHEN usage_type_lower LIKE '%mantle%' THEN 'mantle'
+            -- NOTE: batch jobs are assumed not to write model invocation log records, so batch cost has
+            -- no requests to go to. If they do, this rule keeps their cost as remainder all the same.
             WHEN tier_or_standard = 'batch' THEN 'batch_inference'
             WHEN token_class IS NULL OR tokens IS NULL THEN 'non_token_usage'
             WHEN model_id IS NULL THEN 'unrecognised_model'
