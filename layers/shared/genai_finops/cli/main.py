@@ -13,7 +13,7 @@ from ..observability import logger
 from .common import add_common_options, context_from_args
 
 # Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
-COMMAND_MODULES = ("query", "ingest_cur", "ingest_logs", "attribute", "governance", "detect")
+COMMAND_MODULES = ("query", "demo", "ingest_cur", "ingest_logs", "attribute", "governance", "detect")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,7 +129,7 @@ def _feature_requests(
 
 
 def _apply_incident(
-    rng: np.random.Generator, incident: Incident, feature: Feature, columns: dict[str, np.ndarray]
+    rng: np.random.Generator, incident: Incident, feature: Feature, columns: dict[str, np.ndarray], scale: float
 ) -> dict[str, np.ndarray]:
     in_window = (columns["day"] * 24 + columns["hour"] >= incident.start_day * 24 + incident.start_hour) & (
         columns["day"] * 24 + columns["hour"] < incident.start_day * 24 + incident.start_hour + incident.hours
@@ -143,7 +143,7 @@ def _apply_incident(
         )
         return columns
     if incident.kind == "frontier_model_in_dev":
-        count = int(incident.extra["requests_per_hour"] * incident.hours)
+        count = max(1, int(incident.extra["requests_per_hour"] * incident.hours * scale))
         extra_hours = incident.start_day * 24 + incident.start_hour + rng.integers(0, incident.hours, count)
         added = {
             "day": extra_hours // 24,
@@ -184,7 +184,7 @@ def build_requests(start: dt.date, days: int, scale: float, seed: int, incidents
             columns = _feature_requests(rng, feature, environment, start, days, scale)
             for incident in incidents:
                 if incident.feature == feature.name and incident.environment == environment:
-                    columns = _apply_incident(rng, incident, feature, columns)
+                    columns = _apply_incident(rng, incident, feature, columns, scale)
             total = len(columns["day"])
             if total == 0:
                 continue
@@ -823,7 +823,7 @@ def _profiles() -> list[dict[str, Any]]:
     return entries
 
 
-def _config_text(profiles_file: Path, end: dt.date) -> str:
+def _config_text(profiles_file: Path, end: dt.date, scale: float) -> str:
     principals = "\n".join(
         f'  - match: "{role_name(feature, environment)}"\n'
         f"    team: {feature.team}\n    feature: {feature.name}\n    environment: {environment}"
@@ -834,6 +834,11 @@ def _config_text(profiles_file: Path, end: dt.date) -> str:
     teams = sorted({feature.team for feature in FEATURES})
     owners = "\n".join(f"    {team}:\n      contact: {team}-leads@example.com" for team in teams)
     first_period = f"{end - dt.timedelta(days=85):%Y-%m}"
+
+    def amount(dollars: int) -> str:
+        # Budgets scale with traffic, so the same incidents cross them at every size.
+        return str(max(Decimal("0.01"), (Decimal(dollars) * Decimal(str(scale))).quantize(Decimal("0.01"))))
+
     return f"""# Governance configuration of the generated demo organisation.
 version: 1
 currency: USD
@@ -860,18 +865,18 @@ budgets:
     - name: support-monthly
       scope: team
       value: support
-      monthly_amount: 600
+      monthly_amount: {amount(600)}
     - name: chat-assistant
       scope: feature
       value: chat-assistant
-      monthly_amount: 300
+      monthly_amount: {amount(300)}
     - name: growth-monthly
       scope: team
       value: growth
-      monthly_amount: 250
+      monthly_amount: {amount(250)}
   environment_caps:
     - environment: dev
-      monthly_amount: 25
+      monthly_amount: {amount(25)}
       enforce: false
       role_names: [classifier-dev, chat-assistant-dev]
       owner_team: risk
@@ -879,7 +884,7 @@ allocation:
   key: requests
 chargeback:
   min_attributable_percent: 90
-  min_spend: 50
+  min_spend: {amount(50)}
 forecast:
   user_growth: {{chat-assistant: 0.08, "*": 0.03}}
   levers:
@@ -891,7 +896,7 @@ forecast:
       share_of_requests: 0.2
       saving: 0.6
 credits:
-  balance: 1500
+  balance: {amount(1500)}
   balance_as_of: "{first_period}"
   expires_on: {end + dt.timedelta(days=120):%Y-%m-%d}
 """
@@ -970,7 +975,7 @@ def generate(out_dir: Path, *, end: dt.date, days: int = 90, scale: float = 1.0,
     profiles_file = out_dir / "inference_profiles.json"
     profiles_file.write_text(json.dumps(_profiles(), indent=2), encoding="utf-8")
     config_file = out_dir / "governance.yaml"
-    config_file.write_text(_config_text(profiles_file, end), encoding="utf-8")
+    config_file.write_text(_config_text(profiles_file, end, scale), encoding="utf-8")
     expected_file = out_dir / "expected.json"
     expected_file.write_text(json.dumps(expected, indent=2, default=str), encoding="utf-8")
     return GeneratedData(
