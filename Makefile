@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 LAKE ?= .finops
+DEMO_DATA ?= demo-data
 
 .PHONY: help install test lint typecheck template sam-build unit demo bench clean
 
@@ -60,7 +61,7 @@ unit: $(STAMP)
 test: lint typecheck template unit
 
 demo: $(STAMP)
-	$(BIN)/python -m genai_finops.demo --lake $(LAKE)
+	$(BIN)/python -m genai_finops.demo --lake $(LAKE) --data $(DEMO_DATA)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -71,4 +72,4 @@ eval: $(STAMP)
 	$(BIN)/python -m genai_finops.anomalies.evaluation --seed 7 --size large --out docs/anomaly-benchmark.md
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(LAKE) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(LAKE) $(DEMO_DATA) .aws-sam .pytest_cache .mypy_cache .ruff_cache
