@@ -891,7 +891,7 @@ ANOMALIES = TableSpec(
         "nonprod_frontier (hourly, invocation logs) or billed_spend (daily, cost_lines).",
         "source": "hourly_logs (estimated cost of invocations) or daily_bill (billed cost of cost_lines).",
         "dimension": "Boundary: organisation, team, feature, environment, model, inference_profile, principal "
-        "or environment_model.",
+        "or feature_environment_model (feature | environment | model).",
         "boundary_value": "Value of the boundary ('(none)' for requests without the key, 'all' for organisation).",
         "owner_team": "Team the alerts are routed to: the boundary's team, else the team with most of its cost.",
         "state": "open while the series stays above its baseline, closed after anomalies.close_after_hours "

@@ -171,8 +171,8 @@ def test_nonprod_frontier_catches_dev_load_test() -> None:
     organisation = normal_organisation()
     organisation.add(CHAT_DEV, window(INCIDENT, 6) * 1.5 * CHAT.peak)
     states = replay(organisation, REPLAY_FROM)
-    caught = _assert_caught(states, "nonprod_frontier", {f"environment_model=dev | {SONNET}"})
-    assert caught.dimension == "environment_model"
+    caught = _assert_caught(states, "nonprod_frontier", {f"feature_environment_model=chat | dev | {SONNET}"})
+    assert caught.dimension == "feature_environment_model"
     assert _opened(states, "spend") == []
 
 

@@ -280,7 +280,7 @@ def _boundaries(feature: Feature, environment: str, model: str, principal: str |
         f"model={model}",
         f"inference_profile={feature.profile}",
         f"principal={principal or NONE_VALUE}",
-        f"environment_model={environment}{SEPARATOR}{model}",
+        f"feature_environment_model={feature.name}{SEPARATOR}{environment}{SEPARATOR}{model}",
     }
 
 
@@ -426,8 +426,10 @@ def _plan_incidents(
             model = OPUS if feature.model == OPUS else SONNET
         boundaries = _boundaries(feature, environment, model, principal, team)
         if kind == "new_principal":
-            boundaries -= {f"feature={feature.name}", f"inference_profile={feature.profile}"}
+            own = f"feature_environment_model={feature.name}{SEPARATOR}{environment}{SEPARATOR}{model}"
+            boundaries -= {f"feature={feature.name}", f"inference_profile={feature.profile}", own}
             boundaries |= {f"feature={NONE_VALUE}", f"inference_profile={NONE_VALUE}"}
+            boundaries.add(f"feature_environment_model={NONE_VALUE}{SEPARATOR}{environment}{SEPARATOR}{model}")
         incidents.append(Incident(kind, start, end, feature.name, descriptions[kind], boundaries))
     return incidents
 

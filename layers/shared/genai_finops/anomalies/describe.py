@@ -251,7 +251,7 @@ class Describer:
                 f"attributed to team {team}" if team else "not attributed to any team"
             )
         if state.kind == "nonprod_frontier":
-            environment, _, model = state.value.partition(" | ")
+            _, environment, model = state.value.split(" | ", 2)
             times = ratio(observed_cost, expected_cost)
             return f"environment {environment} on frontier model {model}, cost {times} x usual"
         if state.kind == "model_drift":

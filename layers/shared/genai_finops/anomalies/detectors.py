@@ -27,8 +27,8 @@ KINDS = (
     "retry_storm",
     "nonprod_frontier",
 )
-# Dimensions each kind watches. The spend detector leaves out environment_model, which exists only so
-# that non-production use of a frontier model has its own series.
+# Dimensions each kind watches. The spend detector leaves out feature_environment_model, which exists only
+# so that non-production use of a frontier model has its own series.
 KIND_DIMENSIONS = {
     "spend": ("organisation", "team", "feature", "environment", "model", "inference_profile", "principal"),
     "cache_write_without_read": ("team", "feature", "inference_profile", "principal"),
@@ -36,7 +36,7 @@ KIND_DIMENSIONS = {
     "model_drift": ("feature", "inference_profile"),
     "new_principal": ("principal",),
     "retry_storm": ("team", "feature", "inference_profile", "principal"),
-    "nonprod_frontier": ("environment_model",),
+    "nonprod_frontier": ("feature_environment_model",),
 }
 # Requests an hour needs before its tokens per request are compared with the baseline.
 MIN_REQUESTS_FOR_RATIOS = 10
@@ -81,13 +81,13 @@ def dimension_mask(series: SeriesSet, dimensions: tuple[str, ...]) -> np.ndarray
 
 
 def frontier_nonprod_mask(series: SeriesSet, config: Anomalies) -> np.ndarray:
-    """Return True for environment_model series of a non-production environment and a frontier model."""
+    """Return True for feature_environment_model series of a non-production environment and a frontier model."""
     production = {value.lower() for value in config.production_environments}
     mask = np.zeros(len(series.keys), dtype=bool)
     for row, (dimension, value) in enumerate(series.keys):
-        if dimension != "environment_model":
+        if dimension != "feature_environment_model":
             continue
-        environment, _, model = value.partition(SEPARATOR)
+        _, environment, model = value.split(SEPARATOR, 2)
         if environment == NONE_VALUE or environment.lower() in production:
             continue
         bare = model.split(".", 1)[1] if model.startswith(("us.", "eu.", "apac.", "global.")) else model

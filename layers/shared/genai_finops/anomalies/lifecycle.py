@@ -39,7 +39,7 @@ DIMENSION_PREFERENCE = (
     "feature",
     "inference_profile",
     "principal",
-    "environment_model",
+    "feature_environment_model",
     "model",
     "team",
     "environment",

@@ -24,8 +24,9 @@ NONE_VALUE = "(none)"
 ALL_VALUE = "all"
 SEPARATOR = " | "
 
-# Dimension name -> cell column. ``environment_model`` combines both keys so that non-production use of
-# one model can be watched; ``organisation`` is the total.
+# Dimension name -> cell columns. ``feature_environment_model`` combines three keys, so that one feature's
+# use of one model in one environment (a load test in dev on a frontier model) has its own series.
+# ``organisation`` is the total.
 DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "organisation": (),
     "team": ("team",),
@@ -34,7 +35,7 @@ DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "model": ("model",),
     "inference_profile": ("inference_profile_id",),
     "principal": ("principal",),
-    "environment_model": ("environment", "model"),
+    "feature_environment_model": ("feature", "environment", "model"),
 }
 DIMENSIONS = tuple(DIMENSION_COLUMNS)
 
