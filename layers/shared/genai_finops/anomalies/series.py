@@ -129,6 +129,7 @@ def build_series(cells: pa.Table, start: np.datetime64, end: np.datetime64, step
     cells = cells.filter(pa.array(inside))
     metric_values = cell_metric_arrays(cells)
     index = index[inside]
+
     keys: list[tuple[str, str]] = []
     cell_series: dict[str, np.ndarray] = {}
     blocks: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
@@ -142,6 +143,7 @@ def build_series(cells: pa.Table, start: np.datetime64, end: np.datetime64, step
             matrix = np.zeros((len(unique), len(hours)))
             np.add.at(matrix, (codes, index), metric_values[name])
             blocks[name].append(matrix)
+
     metrics = {name: np.vstack(parts) if parts else np.zeros((0, len(hours))) for name, parts in blocks.items()}
     return SeriesSet(
         hours=hours,
