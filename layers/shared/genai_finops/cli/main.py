@@ -33,9 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Commands print their own progress; structured logs only for warnings unless asked for.
-    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     context = context_from_args(args)
+    # Commands print their own progress; structured logs only for warnings unless asked for. The level is
+    # restored afterwards because main() also runs in-process (the demo, tests).
+    previous_level = logger.log_level
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     try:
         result: int = args.handler(context, args)
     except FinOpsError as error:
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"genai-finops {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        logger.setLevel(previous_level)
     return result
 
 
