@@ -66,10 +66,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-# Precision, recall and time to detect of anomaly detection on the labelled benchmark (seed 7, large organisation).
+# Precision, recall and time to detect of anomaly detection on the labelled benchmark (seeds 7 to 12, large organisation).
 .PHONY: eval
 eval: $(STAMP)
-	$(BIN)/python -m genai_finops.anomalies.evaluation --seed 7 --size large --out docs/anomaly-benchmark.md
+	$(BIN)/python -m genai_finops.anomalies.evaluation --seed 7 --size large --other-seeds 5 --out docs/anomaly-benchmark.md
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(LAKE) $(DEMO_DATA) .aws-sam .pytest_cache .mypy_cache .ruff_cache

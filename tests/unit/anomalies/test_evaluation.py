@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 from genai_finops.anomalies.benchmark import KINDS, generate_benchmark
@@ -53,3 +54,13 @@ def test_run_evaluation_writes_page(tmp_path: Path) -> None:
     assert "python -m genai_finops.anomalies.evaluation --seed 11 --size small" in text
     assert "| all kinds | 14 |" in text
     assert result["overall"]["incidents"] == 14
+
+
+def test_smaller_incidents_scale_down() -> None:
+    full = generate_benchmark(SEED)
+    half = generate_benchmark(SEED, incident_severity=0.5)
+    assert [i.start for i in half.incidents] == [i.start for i in full.incidents]
+    assert all(incident.severity == 0.5 for incident in half.incidents)
+    full_cost = pc.sum(full.cells.column("cost")).as_py()
+    half_cost = pc.sum(half.cells.column("cost")).as_py()
+    assert half_cost < full_cost

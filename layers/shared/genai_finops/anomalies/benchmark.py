@@ -119,6 +119,9 @@ class Incident:
     feature: str
     description: str
     boundaries: set[str] = field(default_factory=set)
+    # Size relative to the standard incident of its kind (1.0): the extra traffic, the token factor above
+    # 1 or the share of traffic affected scale with it.
+    severity: float = 1.0
 
 
 @dataclass
@@ -305,8 +308,12 @@ def generate_benchmark(
     history_days: int = 42,
     evaluation_days: int = 21,
     incidents_per_kind: int = 2,
+    incident_severity: float = 1.0,
 ) -> Benchmark:
-    """Generate the labelled benchmark: normal traffic, planned changes and incidents of every kind."""
+    """Generate the labelled benchmark: normal traffic, planned changes and incidents of every kind.
+
+    ``incident_severity`` scales every incident (1.0 is the standard size described on each kind).
+    """
     rng = np.random.default_rng(seed)
     first = np.datetime64(start, "h")
     total_hours = (history_days + evaluation_days) * 24
@@ -327,6 +334,8 @@ def generate_benchmark(
         changes.append(PlannedChange("step", feature.name, eval_offset + 24 * (5 + 5 * index) + 10, step_factor))
 
     incidents = _plan_incidents(rng, features, eval_offset, total_hours, incidents_per_kind)
+    for incident in incidents:
+        incident.severity = incident_severity
     cells = _Cells()
     level = {feature.name: np.ones(total_hours) for feature in [*features, *launches]}
     for change in changes:
@@ -349,13 +358,18 @@ def generate_benchmark(
                 "principal": feature.principal,
             }
             scale: dict[str, np.ndarray] = {}
-            drifted = np.zeros(total_hours, dtype=bool)
+            drift_share = np.zeros(total_hours)
             if environment == "prod":
-                scale, drifted = _modifications(feature, incidents, total_hours)
-            tokens = _stream_tokens(rng, feature, requests, scale)
-            cells.add(hours, keys, np.where(drifted, 0, requests), errors, tokens, feature.model)
+                scale, drift_share = _modifications(feature, incidents, total_hours)
+            drifted = rng.binomial(requests, drift_share)
+            staying = requests - drifted
+            staying_errors = np.minimum(errors, staying)
+            tokens = _stream_tokens(rng, feature, staying - staying_errors, scale)
+            cells.add(hours, keys, staying, staying_errors, tokens, feature.model)
             if drifted.any():
-                cells.add(hours, keys, np.where(drifted, requests, 0), errors, tokens, SONNET)
+                drifted_errors = errors - staying_errors
+                drift_tokens = _stream_tokens(rng, feature, drifted - drifted_errors, scale)
+                cells.add(hours, keys, drifted, drifted_errors, drift_tokens, SONNET)
 
     for incident in incidents:
         if incident.kind not in MODIFYING_KINDS:
@@ -435,21 +449,25 @@ def _plan_incidents(
 
 
 def _modifications(feature: Feature, incidents: list[Incident], total: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Return the per-hour token scales and the hours sent to another model for one feature's production stream."""
+    """Return the per-hour token scales and the share of requests sent to another model for one feature's
+    production stream."""
     scale = {name: np.ones(total) for name in ("input", "output", "cache_read", "cache_write")}
-    drifted = np.zeros(total, dtype=bool)
+    drifted = np.zeros(total)
     for incident in incidents:
         if incident.feature != feature.name or incident.kind not in MODIFYING_KINDS:
             continue
         span = slice(incident.start, incident.end)
+        severity = incident.severity
         if incident.kind == "token_ratio":
-            scale["output"][span] = 6.0
+            scale["output"][span] = 1.0 + 5.0 * severity
         elif incident.kind == "model_drift":
-            drifted[span] = True
+            drifted[span] = min(severity, 1.0)
         else:
+            # A share of the requests (all at severity 1) write the whole prompt and read nothing.
+            share = min(severity, 1.0)
             whole_prompt = feature.cache_read_tokens + feature.cache_write_tokens
-            scale["cache_write"][span] = whole_prompt / feature.cache_write_tokens
-            scale["cache_read"][span] = 0.0
+            scale["cache_write"][span] = 1.0 + share * (whole_prompt / feature.cache_write_tokens - 1.0)
+            scale["cache_read"][span] = 1.0 - share
     return scale, drifted
 
 
@@ -469,7 +487,7 @@ def _add_traffic(
     model = feature.model
     zero = np.zeros(size, dtype=np.int64)
     # At least twice the peak rate, and at least the minimum incident cost per hour.
-    peak = max(feature.peak_requests, MIN_INCIDENT_COST_PER_HOUR / 2 / _cost_per_request(feature))
+    peak = max(feature.peak_requests, MIN_INCIDENT_COST_PER_HOUR / 2 / _cost_per_request(feature)) * incident.severity
     if incident.kind == "spend":
         requests = rng.poisson(np.full(size, 2.0 * peak))
         cells.add(span_hours, keys, requests, zero, _stream_tokens(rng, feature, requests), model)
@@ -482,7 +500,8 @@ def _add_traffic(
         principal = next(b for b in incident.boundaries if b.startswith("principal=")).split("=", 1)[1]
         keys = {**keys, "principal": principal, "team": None, "feature": None, "inference_profile_id": None}
         model = SONNET
-        requests = rng.poisson(np.full(size, MIN_INCIDENT_COST_PER_HOUR / _cost_per_request(feature, SONNET)))
+        rate = MIN_INCIDENT_COST_PER_HOUR * incident.severity / _cost_per_request(feature, SONNET)
+        requests = rng.poisson(np.full(size, rate))
         cells.add(span_hours, keys, requests, zero, _stream_tokens(rng, feature, requests), model)
     else:
         model = OPUS if feature.model == OPUS else SONNET

@@ -39,6 +39,8 @@ from .lifecycle import AnomalyState, Tracker
 from .series import HOUR, build_series
 
 MATCH_GRACE_HOURS = 6
+# Severities of the scaled-down runs that make eval adds to the page.
+SMALLER_SEVERITIES = (0.5, 0.25)
 # Evaluation days and incidents per kind of each organisation size.
 SIZES = {"small": (21, 2), "large": (35, 6)}
 
@@ -160,11 +162,13 @@ def score(benchmark: Benchmark, alerts: list[Alert]) -> dict[str, Any]:
     return figures
 
 
-def evaluate(seed: int, size: str = "small", config: Anomalies | None = None) -> dict[str, Any]:
-    """Generate the benchmark of one seed and size, replay detection on it and score it."""
+def evaluate(seed: int, size: str = "small", config: Anomalies | None = None, severity: float = 1.0) -> dict[str, Any]:
+    """Generate the benchmark of one seed, size and incident severity, replay detection on it and score it."""
     config = config or Anomalies()
     evaluation_days, per_kind = SIZES[size]
-    benchmark = generate_benchmark(seed, size=size, evaluation_days=evaluation_days, incidents_per_kind=per_kind)
+    benchmark = generate_benchmark(
+        seed, size=size, evaluation_days=evaluation_days, incidents_per_kind=per_kind, incident_severity=severity
+    )
     config = config.model_copy(update={"holidays": benchmark.holidays})
     started = time.perf_counter()
     alerts = replay(benchmark, config)
@@ -173,6 +177,7 @@ def evaluate(seed: int, size: str = "small", config: Anomalies | None = None) ->
     figures["setup"] = {
         "seed": seed,
         "size": size,
+        "severity": severity,
         "features": len(benchmark.features),
         "cells": benchmark.cells.num_rows,
         "hours": int((benchmark.end - benchmark.start) // HOUR),
@@ -243,11 +248,56 @@ def render_markdown(figures: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def run_evaluation(seed: int, out_path: Path | str, size: str = "large") -> dict[str, Any]:
-    """Evaluate one seed and write the figures as Markdown to ``out_path``; return the figures."""
+def render_seeds(rows: list[dict[str, Any]], title: str, explanation: str) -> str:
+    """Render the overall figures of further runs (other seeds or severities) as a Markdown section."""
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        explanation,
+        "",
+        "| seed | incident severity | incidents | detected | recall | alerts | false alerts | precision "
+        "| median time to detect (h) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        overall = row["overall"]
+        lines.append(
+            f"| {row['setup']['seed']} | {row['setup']['severity']} | {overall['incidents']} | {overall['detected']} "
+            f"| {_cell(overall['recall'])} "
+            f"| {overall['alerts']} | {overall['false_alerts']} | {_cell(overall['precision'])} "
+            f"| {_cell(overall['median_ttd_hours'], 1)} |"
+        )
+    recalls = [row["overall"]["recall"] for row in rows if row["overall"]["recall"] is not None]
+    precisions = [row["overall"]["precision"] for row in rows if row["overall"]["precision"] is not None]
+    if recalls and precisions:
+        lines += ["", f"Lowest recall {min(recalls):.2f}, lowest precision {min(precisions):.2f}.", ""]
+    return "\n".join(lines)
+
+
+def run_evaluation(seed: int, out_path: Path | str, size: str = "large", other_seeds: int = 0) -> dict[str, Any]:
+    """Evaluate one seed (and ``other_seeds`` following seeds), write the figures as Markdown, return the first."""
     figures = evaluate(seed, size)
     command = f"python -m genai_finops.anomalies.evaluation --seed {seed} --size {size} --out {out_path}"
-    Path(out_path).write_text(render_markdown(figures, command), encoding="utf-8")
+    if other_seeds:
+        command += f" --other-seeds {other_seeds}"
+    text = render_markdown(figures, command)
+    if other_seeds:
+        rows = [evaluate(seed + offset, size) for offset in range(1, other_seeds + 1)]
+        text += render_seeds(
+            rows,
+            f"Other seeds (organisation `{size}`)",
+            "The same organisation drawn with other seeds: other noise, and other incident hours and features.",
+        )
+        smaller = [evaluate(seed, size, severity=severity) for severity in SMALLER_SEVERITIES]
+        text += render_seeds(
+            smaller,
+            f"Smaller incidents (organisation `{size}`, seed {seed})",
+            "Every incident scaled down: the extra traffic, the token factor above 1 and the share of traffic "
+            "affected are multiplied by the severity. Incidents whose impact stays below the minimum impact "
+            "(5 per anomaly by default) are not alerted by design, so recall falls as they shrink.",
+        )
+    Path(out_path).write_text(text, encoding="utf-8")
     return figures
 
 
@@ -257,8 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the benchmark generator")
     parser.add_argument("--size", choices=sorted(SIZES), default="large", help="organisation size")
     parser.add_argument("--out", type=Path, default=Path("docs/anomaly-benchmark.md"), help="Markdown page to write")
+    parser.add_argument(
+        "--other-seeds", type=int, default=0, help="also evaluate this many following seeds and list their figures"
+    )
     args = parser.parse_args(argv)
-    figures = run_evaluation(args.seed, args.out, args.size)
+    figures = run_evaluation(args.seed, args.out, args.size, args.other_seeds)
     json.dump({"overall": figures["overall"], "kinds": figures["kinds"]}, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
