@@ -899,7 +899,7 @@ ANOMALIES = TableSpec(
         "opened_at": "Start of the first anomalous hour (or day for billed_spend).",
         "last_anomalous_at": "Start of the latest hour (or day) that was above the baseline.",
         "closed_at": "End of the last anomalous hour when the anomaly closed; NULL while open.",
-        "detected_at": "When the run that opened it ran (the --at time).",
+        "detected_at": "End of the hour (or day) whose data opened the anomaly: the earliest time a run could alert.",
         "updated_at": "When a run last changed the row.",
         "window_start": "Start of the measured window (opened_at).",
         "window_end": "End (exclusive) of the measured window: the end of the last hour evaluated.",

@@ -66,6 +66,7 @@ def test_hourly_opens_one_anomaly_and_alerts_owner(loop_lake: LocalLake) -> None
     assert row["owner_team"] == "support"
     assert row["state"] == "open"
     assert row["opened_at"] == _at(INCIDENT_HOUR)
+    assert row["detected_at"] == _at(INCIDENT_HOUR + 1)
     # 600 extra requests of 2000 input and 400 output tokens at 3 and 15 per million cost 7.20, against a
     # Sunday baseline of about 30 requests (0.36), give or take the normal hour's noise.
     assert Decimal("6.5") < row["impact"] < Decimal("7.6")

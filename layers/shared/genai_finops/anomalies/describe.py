@@ -141,7 +141,7 @@ class Describer:
             "opened_at": opened_at,
             "last_anomalous_at": self._time(state.last_anomalous),
             "closed_at": self._time(state.closed) if state.closed is not None else None,
-            "detected_at": now if state.detected_at is None else state.detected_at,
+            "detected_at": self._time(state.detected + 1) if state.detected_at is None else state.detected_at,
             "updated_at": now,
             "window_start": opened_at,
             "window_end": self._time(state.window_end),
