@@ -77,12 +77,13 @@ class Describer:
         """Return the top contributors to the change below the boundary, per contributor dimension."""
         dimension = self.series.keys[row][0]
         observed_cells = self.series.cells.filter(pa.array(self._boundary_cells(row, start, end)))
+        # The reference mix is the boundary's own in the same hours (or days) of the four weeks before.
+        week = WEEK_HOURS if self.step == np.timedelta64(1, "h") else 7
         reference_mask = np.zeros(self.series.cells.num_rows, dtype=bool)
-        if self.step == np.timedelta64(1, "h"):
-            for weeks in range(1, 5):
-                shift = WEEK_HOURS * weeks
-                if start - shift >= 0:
-                    reference_mask |= self._boundary_cells(row, start - shift, end - shift)
+        for weeks in range(1, 5):
+            shift = week * weeks
+            if start - shift >= 0:
+                reference_mask |= self._boundary_cells(row, start - shift, end - shift)
         reference_cells = self.series.cells.filter(pa.array(reference_mask))
         result = []
         for other in CONTRIBUTOR_DIMENSIONS:
