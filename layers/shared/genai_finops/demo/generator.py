@@ -262,6 +262,11 @@ def add_context(requests: pa.Table, seed: int) -> pa.Table:
         & (pc.equal(table["environment"], "prod").to_numpy(zero_copy_only=False))
         & (rng.random(table.num_rows) < SYSTEM_PROFILE_SHARE)
     )
+    # Calls to another model than the feature's own (the dev load test) bypass its application profile,
+    # because a profile is bound to one model.
+    own_model = {feature.name: feature.model for feature in FEATURES}
+    default_models = pa.array([own_model[name] for name in table["feature"].to_pylist()])
+    direct_system |= pc.not_equal(table["model_key"], default_models).to_numpy(zero_copy_only=False)
     profiles = np.array(table["profile_arn"].to_pylist(), dtype=object)
     profiles[direct_system] = None
     routes = np.array(table["route"].to_pylist(), dtype=object)
@@ -824,11 +829,13 @@ def _profiles() -> list[dict[str, Any]]:
 
 
 def _config_text(profiles_file: Path, end: dt.date, scale: float) -> str:
+    # Services that send no request metadata and may call without an application profile are attributed
+    # by their role.
     principals = "\n".join(
         f'  - match: "{role_name(feature, environment)}"\n'
         f"    team: {feature.team}\n    feature: {feature.name}\n    environment: {environment}"
         for feature in FEATURES
-        if feature.name == "embeddings-pipeline"
+        if feature.name in ("embeddings-pipeline", "classifier")
         for environment in feature.environments
     )
     teams = sorted({feature.team for feature in FEATURES})
