@@ -137,19 +137,19 @@ def load_daily_billed_cells(lake: Lake, config: GovernanceConfig, start: dt.date
     """Return daily billed cost cells of the days [start, end) from cost_lines (credits and refunds left out)."""
     start_time = dt.datetime.combine(start, dt.time(), dt.UTC)
     end_time = dt.datetime.combine(end, dt.time(), dt.UTC)
-    params = [
-        config.attribution.cost_column,
-        billing_periods(start_time, end_time),
-        _timestamp(start_time),
-        _timestamp(end_time),
-    ]
+    periods = billing_periods(start_time, end_time)
+    if not periods:
+        return CELL_SCHEMA.empty_table()
+    params = [config.attribution.cost_column, periods[0], periods[-1], _timestamp(start_time), _timestamp(end_time)]
     rows = lake.query(load_query("anomaly_daily_billed"), params)
     return _to_cells(rows) if rows.num_rows else CELL_SCHEMA.empty_table()
 
 
 def bill_through(lake: Lake, periods: list[str]) -> dt.datetime | None:
     """Return the end of the latest usage interval the bill covers in the periods, or None without lines."""
-    result = lake.query(load_query("anomaly_bill_reach"), [periods])
+    if not periods:
+        return None
+    result = lake.query(load_query("anomaly_bill_reach"), [periods[0], periods[-1]])
     value = result.column("bill_through")[0].as_py() if result.num_rows else None
     if value is None:
         return None

@@ -1,5 +1,5 @@
--- The end of the latest usage hour the bill covers, over the given billing periods.
--- Parameters: billing periods (array of YYYY-MM).
+-- The end of the latest usage interval the bill covers, over a range of billing periods.
+-- Parameters: first and last billing period (YYYY-MM).
 SELECT max(usage_end) AS bill_through
 FROM cost_lines
-WHERE contains(CAST(? AS ARRAY(VARCHAR)), billing_period)
+WHERE billing_period BETWEEN CAST(? AS VARCHAR) AND CAST(? AS VARCHAR)

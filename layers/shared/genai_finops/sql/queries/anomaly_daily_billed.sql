@@ -1,8 +1,9 @@
 -- Daily billed GenAI spend before credits from cost_lines, grouped by the keys the bill carries: one
 -- row per UTC day, team, feature and environment (from tags), model, inference profile and principal.
 -- Credit and Refund lines are left out, so that a credit never hides or fakes a spike.
--- Parameters: cost column name (cost_unblended, cost_net or cost_amortized), billing periods (array of
--- YYYY-MM), start, end (UTC timestamps, end exclusive).
+-- Parameters: cost column name (cost_unblended, cost_net or cost_amortized), first and last billing
+-- period (YYYY-MM, scalar strings because Athena execution parameters are scalar literals), start, end
+-- (UTC timestamps, end exclusive).
 WITH params AS (
     SELECT
         CAST(? AS VARCHAR) AS cost_column
@@ -26,7 +27,7 @@ SELECT
     ) AS DECIMAL(38, 10)) AS cost
 FROM cost_lines AS c
 CROSS JOIN params AS p
-WHERE contains(CAST(? AS ARRAY(VARCHAR)), c.billing_period)
+WHERE c.billing_period BETWEEN CAST(? AS VARCHAR) AND CAST(? AS VARCHAR)
     AND c.usage_start AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
     AND c.usage_start AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
     AND c.line_item_type NOT IN ('Credit', 'Refund')
