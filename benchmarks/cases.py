@@ -37,6 +37,10 @@ def generate(case: str, data_dir: Path, lines: int) -> None:
         from genai_finops.invocations.synthetic import write_log_objects
 
         write_log_objects(data_dir / "input", lines, seed=1)
+    elif case == "attribution":
+        from benchmarks.attribution_data import write_attribution_lake
+
+        write_attribution_lake(data_dir / "lake", lines, seed=1)
     else:
         raise ValueError(f"unknown benchmark case {case!r}")
     marker.write_text(json.dumps({"lines": lines}), encoding="utf-8")
@@ -54,7 +58,18 @@ def _baseline_sql(case: str, data_dir: Path) -> str:
 
 
 def run_baseline(case: str, data_dir: Path) -> None:
-    """Read the input with DuckDB and write it back as one Parquet file."""
+    """Read the input with DuckDB and write it back as one Parquet file.
+
+    For attribution, the baseline is a bare join of each request to its hour's bill line per token class,
+    with the cost split by token share and summed per request, written to Parquet.
+    """
+    if case == "attribution":
+        from benchmarks.attribution_data import BARE_JOIN_SQL
+
+        connection = LocalLake(data_dir / "lake").connect()
+        connection.execute(f"COPY ({BARE_JOIN_SQL}) TO '{data_dir}/baseline-out.parquet' (FORMAT parquet)")
+        connection.close()
+        return
     connection = duckdb.connect()
     connection.execute(_baseline_sql(case, data_dir))
     connection.close()
@@ -63,9 +78,15 @@ def run_baseline(case: str, data_dir: Path) -> None:
 def run_product(case: str, data_dir: Path) -> None:
     """Ingest the input into a fresh local lake with the product's own code."""
     lake_dir = data_dir / "lake"
+    config = GovernanceConfig()
+    if case == "attribution":
+        from benchmarks.attribution_data import PERIOD
+        from genai_finops.attribution import BillingPeriod, attribute_period
+
+        attribute_period(LocalLake(lake_dir), config, BillingPeriod.parse(PERIOD))
+        return
     shutil.rmtree(lake_dir, ignore_errors=True)
     lake = LocalLake(lake_dir)
-    config = GovernanceConfig()
     if case in ("cur2_parquet", "legacy_csv_gz"):
         from genai_finops.cur import discover_deliveries, ingest_delivery
 
@@ -85,6 +106,7 @@ def main() -> int:
     """Run one role of one case and print its duration as JSON."""
     case, role, data_dir, _lines = sys.argv[1:5]
     # Import the product's modules before the clock starts: the figures compare processing, not start-up.
+    import genai_finops.attribution
     import genai_finops.cur
     import genai_finops.invocations  # noqa: F401
 

@@ -39,6 +39,7 @@ CASES = [
     Case("cur2_parquet", "CUR 2.0 Parquet, one file", 5_000_000, 2.0, 1536.0),
     Case("legacy_csv_gz", "legacy CUR CSV.gz, one file", 1_000_000, 2.0, None),
     Case("invocation_logs", "Bedrock invocation logs, gzip NDJSON objects with bodies", 1_000_000, 2.0, None),
+    Case("attribution", "attribution of one month of requests to hourly bill lines", 10_000_000, 3.0, None),
 ]
 
 
@@ -131,7 +132,8 @@ def write_report(rows: list[tuple[Case, int, dict[str, float], dict[str, float],
         "",
         f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} with `{command}` on {machine_description()}.",
         "Each case runs in a child process; peak memory is that process's maximum resident set size.",
-        "The baseline is a bare DuckDB read of the same input written back to Parquet, in the same run.",
+        "The baseline is a bare DuckDB read of the same input written back to Parquet, in the same run; for",
+        "attribution it is a bare join of requests to their hour's bill lines, split by token share, to Parquet.",
         "",
         "| case | lines | product s | lines/s | baseline s | ratio | target | product peak MB | baseline peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
