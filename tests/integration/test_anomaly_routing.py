@@ -130,3 +130,64 @@ def test_daily_digest_reaches_finops_only(stack: dict[str, Any]) -> None:
     [delivered] = _received(stack["session"], stack["queues"]["finops"])
     assert delivered["MessageAttributes"]["kind"]["Value"] == "anomaly_digest"
     assert _received(stack["session"], stack["queues"]["support"]) == []
+
+
+def test_detection_on_aws_lake(aws: boto3.Session, tmp_path: Path) -> None:
+    """Hourly and daily detection over the S3 and Glue lake (moto), with DuckDB over Glue standing in for Athena."""
+    from decimal import Decimal
+
+    from genai_finops.anomalies.run import detect_daily, detect_hourly
+    from genai_finops.config import parse_config
+    from genai_finops.governance.routing import Router, SnsPublisher
+    from genai_finops.lake.aws import AwsLake
+
+    from .conftest import DATABASE, LAKE_BUCKET, WORKGROUP
+    from .fakes import GlueDuckDbEngine
+
+    lake = AwsLake(
+        LAKE_BUCKET,
+        DATABASE,
+        WORKGROUP,
+        session=aws,
+        scratch_dir=tmp_path / "scratch",
+        query_engine=GlueDuckDbEngine(aws, DATABASE),
+    )
+    writer = _builders.InvocationWriter()
+    chat = _builders.Stream("support", "chat", "prod", _builders.SONNET, "arn:aws:iam::111122223333:role/support")
+    writer.add(chat, _builders.normal_counts(DAYS * 24, 60, seed=1))
+    incident_hour = DAYS * 24 - 14
+    writer.add(chat, np.array([1500]), first_hour=incident_hour)
+    writer.write(lake)
+    incident_day = (_builders.START + dt.timedelta(hours=incident_hour)).date()
+    daily = {_builders.START.date() + dt.timedelta(days=d): Decimal("40.00") for d in range(DAYS)}
+    daily[incident_day] = Decimal("58.00")
+    _builders.write_daily_bill(lake, daily, "support", "chat")
+    topic = aws.client("sns").create_topic(Name="alerts")["TopicArn"]
+    url = aws.client("sqs").create_queue(QueueName="support")["QueueUrl"]
+    queue_arn = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscribe(aws, topic, "support", "sqs", queue_arn)
+    config = parse_config(
+        {"owners": {"teams": {"support": {"contact": "s@example.com"}}}, "anomalies": {"history_days": DAYS}}
+    )
+    router = Router(lake, config, publisher=SnsPublisher(aws), default_topic_arn=topic)
+
+    hourly = detect_hourly(lake, config, _builders.START + dt.timedelta(hours=incident_hour + 1), router)
+    daily_report = detect_daily(lake, config, _builders.START + dt.timedelta(days=DAYS), router)
+
+    assert hourly.opened == 1
+    assert daily_report.confirmed == 1
+    # The billed day is 45% above its baseline: enough to confirm the hourly anomaly (18.00 of excess), below
+    # the minimum relative change (50%) that would open a billed anomaly of its own.
+    rows = lake.query("SELECT kind, source, billed_status, billed_impact FROM anomalies").to_pylist()
+    assert rows == [
+        {
+            "kind": "spend",
+            "source": "hourly_logs",
+            "billed_status": "confirmed",
+            "billed_impact": Decimal("18.0000000000"),
+        }
+    ]
+    kinds = [message["MessageAttributes"]["kind"]["Value"] for message in _received(aws, url)]
+    assert kinds == ["anomaly_spend"]
