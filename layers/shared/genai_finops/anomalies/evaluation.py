@@ -9,8 +9,8 @@ detection time is the end of the hour that opened it, because the hourly run aft
 - Recall of a kind: incidents of that kind matched by an alert of the same kind, over all its incidents.
 - Precision of a kind: its alerts that match an incident of any kind, over its alerts. Alerts on a
   planned change (a launch or a lasting step) within the baseline's adaptation time of the change are
-  counted apart, as change alerts, and left out of precision: the change is real, and the requirement is
-  only that it stops alerting in bounded time. A change alert later than that counts as a false positive.
+  counted apart, as change alerts, and left out of precision. The change is real, and what must hold is
+  that it stops alerting in bounded time. A change alert later than that counts as a false positive.
 - Time to detect: detection time minus incident start, for the incidents a same-kind alert matched.
 
 Run ``python -m genai_finops.anomalies.evaluation`` (``make eval``) to write docs/anomaly-benchmark.md.
