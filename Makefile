@@ -13,6 +13,7 @@ help:
 	@echo "make demo   - create the environment and run the pipeline locally on sample data"
 	@echo "make test   - lint, type check, template checks and the test suite (what CI runs)"
 	@echo "make bench  - benchmarks; writes docs/benchmarks.md"
+	@echo "make eval   - anomaly detection precision, recall and time to detect; writes docs/anomaly-benchmark.md"
 	@echo "make sam-build - build the Lambda functions and the shared layer into .aws-sam/build (no Docker)"
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt pyproject.toml

@@ -26,6 +26,7 @@ RESOURCE_STAR_ALLOWED = {
         for step in ("PrepareRun", "RefreshAttribution", "Forecast", "Showback", "Budgets", "Publish", "RecordRun")
     ),
     ("MonthlyStateMachineRole", "WriteTraces"),
+    ("DetectAnomaliesRole", "WriteTraces"),
     # Step Functions log delivery to CloudWatch Logs: the vended-log actions take only "*".
     ("MonthlyStateMachineRole", "DeliverLogs"),
     # bedrock:ListInferenceProfiles has no resource types.
