@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,6 +112,34 @@ def test_hourly_updates_on_growth_then_closes(loop_lake: LocalLake) -> None:
     # 4,200 extra requests at 0.012 each: 50.40, less about three hours of baseline.
     assert Decimal("48") < row["impact"] < Decimal("51")
     assert len(_outbox(loop_lake, "support")) == 2
+
+
+def test_hourly_replay_matches_hour_by_hour_runs(loop_lake: LocalLake, tmp_path: Path) -> None:
+    config = _config()
+    replayed = detect_hourly(
+        loop_lake, config, _at(INCIDENT_HOUR + 5), Router(loop_lake, config), since=_at(INCIDENT_HOUR - 3)
+    )
+    assert replayed.opened == 1
+    assert replayed.updated == 1
+    assert replayed.closed == 1
+    row = _anomalies(loop_lake)[0]
+    assert row["state"] == "closed"
+    assert row["opened_at"] == _at(INCIDENT_HOUR)
+    assert row["closed_at"] == _at(INCIDENT_HOUR + 3)
+    assert row["alerts_sent"] == 2
+    assert len(_outbox(loop_lake, "support")) == 2
+
+    # The same hours run one at a time on a copy of the lake give the same anomaly.
+    stepped_lake = LocalLake(tmp_path / "stepped")
+    shutil.copytree(loop_lake.root, stepped_lake.root, ignore=shutil.ignore_patterns("anomalies", "documents"))
+    for name in ("anomalies.json",):
+        (stepped_lake.root / "_catalog" / name).unlink(missing_ok=True)
+    router = Router(stepped_lake, config)
+    for hour in range(-2, 6):
+        detect_hourly(stepped_lake, config, _at(INCIDENT_HOUR + hour), router)
+    stepped = _anomalies(stepped_lake)[0]
+    for column in ("kind", "boundary_value", "opened_at", "closed_at", "impact", "alerts_sent"):
+        assert stepped[column] == row[column], column
 
 
 def test_daily_confirms_hourly_anomaly_and_sends_digest(loop_lake: LocalLake) -> None:

@@ -203,9 +203,10 @@ def _run_tracker(
     config: GovernanceConfig,
     report: DetectionReport,
     now: dt.datetime,
+    hour: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[AnomalyMessage]]:
-    last = len(tracker.series.hours) - 1
-    events = tracker.step(last)
+    """Step the tracker to ``hour`` (default: the last one) and describe the anomalies it touched."""
+    events = tracker.step(len(tracker.series.hours) - 1 if hour is None else hour)
     alerting = {id(state) for state in [*events.opened, *events.updated]}
     records = []
     messages = []
@@ -238,11 +239,22 @@ def _send(router: Router | None, messages: list[AnomalyMessage], report: Detecti
 
 
 def detect_hourly(
-    lake: Lake, config: GovernanceConfig, at: dt.datetime, router: Router | None = None
+    lake: Lake,
+    config: GovernanceConfig,
+    at: dt.datetime,
+    router: Router | None = None,
+    since: dt.datetime | None = None,
 ) -> DetectionReport:
-    """Evaluate the last complete hour before ``at`` on invocation logs, write anomalies and send alerts."""
+    """Evaluate the last complete hour before ``at`` on invocation logs, write anomalies and send alerts.
+
+    With ``since``, every complete hour from ``since`` up to ``at`` is evaluated in order, as the hourly
+    schedule would have done, from one read of the logs (a catch-up after an outage, or a replay).
+    """
     end = _floor_hour(at)
-    start = end - dt.timedelta(days=config.anomalies.history_days)
+    first_evaluated = (
+        end - dt.timedelta(hours=1) if since is None else min(_floor_hour(since), end - dt.timedelta(hours=1))
+    )
+    start = first_evaluated + dt.timedelta(hours=1) - dt.timedelta(days=config.anomalies.history_days)
     # NOTE: every run aggregates the whole history from invocations, so on Athena it scans history_days of
     # logs each hour. A table of hourly cells that each run extends by one hour would scan one hour.
     cells, unpriced = load_hourly_cells(lake, config, start, end)
@@ -255,17 +267,46 @@ def detect_hourly(
     describer = Describer(tracker, HOURLY_SOURCE, HOUR, config.currency)
     report = DetectionReport(HOURLY_SOURCE, end - dt.timedelta(hours=1), len(series.keys), unpriced_requests=unpriced)
     expected = {name: baselines.metrics[name].expected for name in METRICS}
-    now = dt.datetime.now(dt.UTC)
     logger.info(
         "hourly anomaly detection started", extra={"hour": report.evaluated.isoformat(), "series": len(series.keys)}
     )
-    records, messages = _run_tracker(tracker, describer, expected, config, report, now)
+    if since is None:
+        records, messages = _run_tracker(tracker, describer, expected, config, report, dt.datetime.now(dt.UTC))
+    else:
+        records, messages = _replay_hours(tracker, describer, expected, config, report, first_evaluated, end)
     if records:
         write_anomalies(lake, records)
     _send(router, messages, report)
     report.anomalies = records
     logger.info("hourly anomaly detection finished", extra=report.as_dict())
     return report
+
+
+def _replay_hours(
+    tracker: Tracker,
+    describer: Describer,
+    expected: dict[str, np.ndarray],
+    config: GovernanceConfig,
+    report: DetectionReport,
+    first: dt.datetime,
+    end: dt.datetime,
+) -> tuple[list[dict[str, Any]], list[AnomalyMessage]]:
+    """Step the tracker through each hour in [first, end), keeping each anomaly's latest description."""
+    latest: dict[str, dict[str, Any]] = {}
+    messages: list[AnomalyMessage] = []
+    totals = {"opened": 0, "updated": 0, "closed": 0}
+    offset = len(tracker.series.hours) - int((end - first) // dt.timedelta(hours=1))
+    for index in range(offset, len(tracker.series.hours)):
+        # Each hour is described as of its end, when the schedule would have evaluated it.
+        hour_end = first + dt.timedelta(hours=index - offset + 1)
+        records, hour_messages = _run_tracker(tracker, describer, expected, config, report, hour_end, index)
+        for record in records:
+            latest[record["anomaly_id"]] = record
+        messages.extend(hour_messages)
+        for name in totals:
+            totals[name] += getattr(report, name)
+    report.opened, report.updated, report.closed = totals["opened"], totals["updated"], totals["closed"]
+    return list(latest.values()), messages
 
 
 def _daily_signal(series: Any, baseline: Baseline, config: GovernanceConfig) -> Signal:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..anomalies.run import detect_daily, detect_hourly
+from ..errors import InputError
 from ..governance.routing import Router
 from .common import Context
 
@@ -41,6 +42,14 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         metavar="TIMESTAMP",
         help="time of the run, ISO 8601 (default: now); the hour (or day) before it is evaluated",
     )
+    parser.add_argument(
+        "--since",
+        type=_timestamp,
+        default=None,
+        metavar="TIMESTAMP",
+        help="hourly check only: evaluate every hour from this time up to --at in order, from one read of "
+        "the logs (a catch-up after an outage, or a replay of a period)",
+    )
     parser.add_argument("--daily", action="store_true", help="run the daily check on billed cost")
     add_common_options(parser)
     parser.set_defaults(handler=run)
@@ -49,11 +58,13 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
 def run(context: Context, args: argparse.Namespace) -> int:
     """Run one detection and print its summary."""
     at = args.at or dt.datetime.now(dt.UTC)
+    if args.since is not None and (args.daily or args.since >= at):
+        raise InputError("--since works with the hourly check only and must be earlier than --at")
     router = Router(context.lake, context.config)
     if args.daily:
         report = detect_daily(context.lake, context.config, at, router)
     else:
-        report = detect_hourly(context.lake, context.config, at, router)
+        report = detect_hourly(context.lake, context.config, at, router, since=args.since)
     summary = report.as_dict()
     print(
         f"{summary['source']} {summary['evaluated']}: {summary['series']} series, {summary['opened']} opened, "
