@@ -101,3 +101,20 @@ def test_prompts_never_reach_the_lake(demo: tuple[GeneratedData, Path, str]) -> 
     for path in lake_dir.rglob("*"):
         if path.is_file():
             assert marker not in path.read_bytes(), path
+
+
+def test_detection_finds_load_test_and_retry_storm(demo: tuple[GeneratedData, Path, str]) -> None:
+    _, lake_dir, report = demo
+    rows = duckdb.sql(
+        f"""SELECT kind, boundary_value, owner_team
+            FROM read_parquet({_lake_files(lake_dir, "anomalies")}, hive_partitioning = true)
+            WHERE source = 'hourly_logs'"""
+    ).fetchall()
+    load_test = [row for row in rows if row[0] == "nonprod_frontier" and row[1].startswith("classifier | dev |")]
+    assert load_test, rows
+    assert load_test[0][2] == "risk"
+    retry_storms = [row for row in rows if row[0] == "retry_storm"]
+    assert retry_storms, rows
+    assert retry_storms[0][2] == "support"
+    section = report.split("Anomalies found on the invocation logs")[1]
+    assert "nonprod_frontier" in section

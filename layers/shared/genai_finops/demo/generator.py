@@ -877,6 +877,7 @@ budgets:
       scope: feature
       value: chat-assistant
       monthly_amount: {amount(300)}
+      owner_team: support
     - name: growth-monthly
       scope: team
       value: growth
@@ -902,6 +903,8 @@ forecast:
     - name: route short prompts to a smaller model
       share_of_requests: 0.2
       saving: 0.6
+anomalies:
+  min_impact: {amount(2)}
 credits:
   balance: {amount(1500)}
   balance_as_of: "{first_period}"

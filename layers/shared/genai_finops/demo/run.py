@@ -79,6 +79,15 @@ def run_pipeline(options: DemoOptions, out: TextIO = sys.stdout) -> GeneratedDat
         ["run-month", data.periods[-1], "--no-refresh", *common],
         out,
     )
+    # Detection replays every hour after three weeks of history, as the hourly schedule would have run.
+    since = dt.datetime.combine(options.end - dt.timedelta(days=options.days - 22), dt.time(), tzinfo=dt.UTC)
+    until = dt.datetime.combine(options.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    _step(
+        "detecting anomalies hour by hour on the invocation logs",
+        ["detect", "--since", since.isoformat(), "--at", until.isoformat(), *common],
+        out,
+    )
+    _step("confirming anomalies against the bill", ["detect", "--daily", "--at", until.isoformat(), *common], out)
     return data
 
 
@@ -195,6 +204,20 @@ def print_report(lake_dir: Path, period: str, out: TextIO = sys.stdout) -> None:
     alerts = _section(lake, f"Budget and cap alerts, {period}", "report_budget_alerts", [period], out)
     _table(
         alerts, [("team", "team", 0), ("kind", "kind", 0), ("severity", "severity", 0), ("subject", "subject", 0)], out
+    )
+
+    anomalies = _section(lake, "Anomalies found on the invocation logs", "report_anomalies", [], out)
+    _table(
+        anomalies,
+        [
+            ("opened_at", "opened (UTC)", 0),
+            ("kind", "kind", 0),
+            ("boundary", "boundary", 0),
+            ("owner_team", "owner", 0),
+            ("impact", "impact $", 2),
+            ("main_driver", "main driver", 0),
+        ],
+        out,
     )
 
     out.write(
