@@ -199,7 +199,9 @@ MODEL_ALIASES = TableSpec(
     name="model_aliases",
     schema=pa.schema([("name", pa.string()), ("model_id", pa.string()), ("source", pa.string())]),
     partition_keys=PERIOD_PARTITION,
-    row_meaning="One model name seen in the period's bill or logs, with the Bedrock model id both sides are matched on.",
+    row_meaning=(
+        "One model name seen in the period's bill or logs, with the Bedrock model id both sides are matched on."
+    ),
     column_docs={
         "name": "Model name as it appears in cost_lines.model or invocations.model.",
         "model_id": "Canonical Bedrock model id; the name itself when no mapping is known.",
@@ -376,7 +378,10 @@ REQUEST_COSTS = TableSpec(
         ]
     ),
     partition_keys=PERIOD_PARTITION,
-    row_meaning="One invocation request of the period with its estimated cost, its share of the bill and which of the two counts.",
+    row_meaning=(
+        "One invocation request of the period with its estimated cost, "
+        "its share of the bill and which of the two counts."
+    ),
     column_docs={
         "hour": "Request timestamp truncated to the UTC hour.",
         "day": "UTC day of the request.",
@@ -510,7 +515,9 @@ UNIT_COSTS_MONTHLY = TableSpec(
         ]
     ),
     partition_keys=PERIOD_PARTITION,
-    row_meaning="Unit economics of one billing period per team, feature, environment, model, inference profile and tenant.",
+    row_meaning=(
+        "Unit economics of one billing period per team, feature, environment, model, inference profile and tenant."
+    ),
     column_docs={
         **_UNIT_COST_DOCS,
         "plan_price": "Monthly plan price of the feature from attribution.plan_prices; NULL without one.",
@@ -544,7 +551,9 @@ ATTRIBUTION_COVERAGE = TableSpec(
         "total_cost": "GenAI total of cost_lines in the allocated column, credits included.",
         "credit_cost": "Credits and refunds (negative); never spread into usage.",
         "spend": "total_cost - credit_cost: spend before credits.",
-        "billed_request_cost": "Cost allocated to requests; billed_request_cost + remainder_cost + credit_cost = total_cost.",
+        "billed_request_cost": (
+            "Cost allocated to requests; billed_request_cost + remainder_cost + credit_cost = total_cost."
+        ),
         "remainder_cost": "Cost no request received, credits excluded.",
         "estimated_request_cost": "Estimates of requests the bill has not reached yet; not part of total_cost.",
         "attributed_cost": "Part of spend with team, feature and environment all known (requests' keys or line tags).",
@@ -595,7 +604,9 @@ PLAN_COST_OUTLIERS = TableSpec(
         ]
     ),
     partition_keys=PERIOD_PARTITION,
-    row_meaning="One user whose monthly GenAI cost in a feature exceeds the configured share of the feature's plan price.",
+    row_meaning=(
+        "One user whose monthly GenAI cost in a feature exceeds the configured share of the feature's plan price."
+    ),
     column_docs={
         "user_key": "Keyed hash of the end user (never the raw id).",
         "cost": "The user's cost in the feature for the period (billed plus estimated, priced requests).",
