@@ -62,7 +62,15 @@ def test_partial_key_override_keeps_other_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("user:Team", "user_team"), ("Cost Center", "cost_center"), ("app-name", "app_name"), (" Env ", "env")],
+    [
+        ("user:Team", "user_team"),
+        ("Cost Center", "cost_center"),
+        ("app-name", "app_name"),
+        (" Env ", "env"),
+        ("équipe", "équipe"),
+        ("チーム", "チーム"),
+        ("--", "--"),
+    ],
 )
 def test_tag_keys_normalise_like_export_columns(raw: str, expected: str) -> None:
     assert normalize_tag_key(raw) == expected

@@ -37,7 +37,9 @@ class TagKey(_Strict):
 def _default_tag_keys() -> dict[str, TagKey]:
     return {
         "team": TagKey(aliases=["team", "Team", "owner", "Owner"]),
-        "feature": TagKey(aliases=["feature", "Feature", "app", "application", "App"]),
+        # Generic tags such as "app" or "application" are not defaults: with lines_with_feature_tag, any line
+        # carrying the feature key counts as GenAI spend, and those tags are on most resources.
+        "feature": TagKey(aliases=["feature", "Feature", "genai_feature"]),
         "environment": TagKey(
             aliases=["environment", "Environment", "env", "Env", "stage"],
             allowed_values=["prod", "staging", "dev", "test", "shared"],
@@ -418,8 +420,13 @@ class GovernanceConfig(_Strict):
 
 
 def normalize_tag_key(key: str) -> str:
-    """Normalise a tag key the way every export format is compared: lower case, non-alphanumerics as '_'."""
-    return re.sub(r"[^0-9a-z]+", "_", key.strip().lower()).strip("_")
+    """Normalise a tag key the way every export format is compared: lower case, punctuation and spaces as '_'.
+
+    Letters and digits of any script are kept (``équipe``, ``チーム``). A key with no letter or digit at all
+    is kept as it was, trimmed, so that it never collapses to an empty key.
+    """
+    normalized = re.sub(r"[\W_]+", "_", key.strip().lower()).strip("_")
+    return normalized or key.strip()
 
 
 def _glob_to_regex(pattern: str) -> str:

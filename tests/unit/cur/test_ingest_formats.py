@@ -120,7 +120,8 @@ def test_focus_versions_load(lake: LocalLake, tmp_path: Path, version: str) -> N
         focus_row(version, Tags='{"user:Team": "search", "application": "chat"}'),
         focus_row(version, x_ServiceCode="AmazonEC2", ServiceName="Amazon EC2", BilledCost="2", EffectiveCost="1.5"),
     ]
-    [report] = ingest(lake, write_csv(tmp_path / "focus.csv", rows, focus_columns(version)))
+    config = parse_config({"tag_standard": {"keys": {"feature": {"aliases": ["feature", "application"]}}}})
+    [report] = ingest(lake, write_csv(tmp_path / "focus.csv", rows, focus_columns(version)), config=config)
     [period] = report.periods
     assert period.source_formats == [f"focus-{version}"]
     assert period.read.unblended == Decimal("2.30")

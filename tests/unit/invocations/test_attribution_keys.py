@@ -28,7 +28,7 @@ PROFILES = ProfileResolver(
             profile_id=PROFILE_ARN,
             model="anthropic.claude-3-haiku-20240307-v1:0",
             route="in_region",
-            tags={"Team": "profile-team", "App": "profile-feature"},
+            tags={"Team": "profile-team", "Feature": "profile-feature"},
         )
     ]
 )
