@@ -155,3 +155,24 @@ def test_lake_folder_is_created_on_first_write(tmp_path: Path) -> None:
     lake = LocalLake(tmp_path / "new" / "lake")
     lake.write_partition("bill_summary", PARTITION, _summary([]))
     assert (tmp_path / "new" / "lake" / "_catalog" / "bill_summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("COPY (SELECT 1) TO '{outside}/copy.csv'", "only SELECT queries"),
+        ("SELECT * FROM read_csv('{outside}/secret.csv')", "Permission Error"),
+        ("SELECT * FROM glob('{outside}/*')", "Permission Error"),
+        ("ATTACH '{outside}/other.db'", "only SELECT queries"),
+        ("SELECT 1; SELECT 2", "exactly one SQL statement"),
+    ],
+)
+def test_query_cannot_touch_files_outside_lake(lake: LocalLake, tmp_path: Path, sql: str, message: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("a\n1\n")
+    lake.write_partition("bill_summary", PARTITION, _summary([("Usage", "AmazonBedrock", 1, "5.00")]))
+    with pytest.raises(LakeError, match=message):
+        lake.query_duckdb(sql.format(outside=outside))
+    assert not (outside / "copy.csv").exists()
+    assert _total(lake, "2026-10") == Decimal("5.00")

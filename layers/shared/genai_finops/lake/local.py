@@ -152,21 +152,31 @@ class LocalLake:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """Open an in-memory DuckDB connection with one view per lake table."""
+    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open an in-memory DuckDB connection with one view per lake table.
+
+        With ``read_only``, the connection may read the lake's current data files and nothing else on
+        disk or the network: no COPY, ATTACH, INSTALL or reads of other files, and the setting is locked.
+        """
         connection = duckdb.connect()
+        files: list[str] = []
         for spec in TABLES.values():
-            self._create_view(connection, spec)
+            files.extend(self._create_view(connection, spec))
+        if read_only:
+            connection.execute(f"SET allowed_paths = {_sql_list(files)}")
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
         return connection
 
-    def _create_view(self, connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    def _create_view(self, connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str]:
+        """Create the view of one table and return the data files it reads."""
         files: list[str] = []
         for location in self._read_catalog(spec.name).values():
             files.extend(str(path) for path in sorted((self.root / location).glob("*.parquet")))
         if not files:
             connection.register(f"{spec.name}__empty", spec.full_schema.empty_table())
             connection.execute(f'CREATE VIEW "{spec.name}" AS SELECT * FROM "{spec.name}__empty"')
-            return
+            return files
         hive_types = {key: "VARCHAR" for key in (*spec.partition_keys, GENERATION_KEY)}
         columns = ", ".join(f'"{name}"' for name in spec.full_schema.names)
         connection.execute(
@@ -175,14 +185,21 @@ class LocalLake:
                 "$files", _sql_list(files)
             ).replace("$hive_types", _sql_struct(hive_types))
         )
+        return files
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         return self.query_duckdb(trino_to_duckdb(sql), params)
 
     def query_duckdb(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        """Run DuckDB-dialect SQL over the lake's views."""
-        connection = self.connect()
+        """Run one DuckDB-dialect SELECT (or EXPLAIN) over the lake's views, with no other file access."""
+        connection = self.connect(read_only=True)
         try:
+            statements = connection.extract_statements(sql)
+            if len(statements) != 1:
+                raise LakeError(f"expected exactly one SQL statement, got {len(statements)}")
+            kind = statements[0].type
+            if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+                raise LakeError(f"only SELECT queries run against the lake, got a {kind.name} statement")
             relation = connection.sql(sql, params=list(params) or None)
             if relation is None:
                 return pa.table({})
