@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.errors import LakeError
+from genai_finops.lake.base import key_segment
 from genai_finops.lake.local import LocalLake
 from genai_finops.tables import BILL_SUMMARY
 
@@ -176,3 +177,23 @@ def test_query_cannot_touch_files_outside_lake(lake: LocalLake, tmp_path: Path, 
         lake.query_duckdb(sql.format(outside=outside))
     assert not (outside / "copy.csv").exists()
     assert _total(lake, "2026-10") == Decimal("5.00")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("support", "support"),
+        ("growth team", "growth team"),
+        ("a/b", "a%2Fb"),
+        ("../../etc", "..%2F..%2Fetc"),
+        ("..", "%2E%2E"),
+        ('=HYPERLINK("http://x")', "=HYPERLINK(%22http:%2F%2Fx%22)"),
+        ("équipe", "%C3%A9quipe"),
+    ],
+)
+def test_key_segment_keeps_value_in_one_segment(lake: LocalLake, value: str, expected: str) -> None:
+    segment = key_segment(value)
+    assert segment == expected
+    assert "/" not in segment
+    lake.put_document(f"outbox/team={segment}/message.json", b"{}")
+    assert lake.list_documents("outbox/") == [f"outbox/team={segment}/message.json"]

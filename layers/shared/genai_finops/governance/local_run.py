@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..lake.base import key_segment
 from .asl import ExecutionResult, StateMachine, load_definition
 from .steps import STEP_FUNCTIONS, GovernanceRuntime
 
@@ -33,7 +34,8 @@ def _direct_publish(runtime: GovernanceRuntime) -> Any:
         message_id = uuid.uuid4().hex
         team = runtime.config.owners.finops.team
         runtime.router.lake.put_document(
-            f"outbox/team={team}/direct/{message_id}.json", json.dumps(parameters, indent=2).encode("utf-8")
+            f"outbox/team={key_segment(team)}/direct/{message_id}.json",
+            json.dumps(parameters, indent=2).encode("utf-8"),
         )
         return {"MessageId": message_id}
 

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..config import GovernanceConfig
 from ..errors import FinOpsError
-from ..lake.base import Lake
+from ..lake.base import Lake, key_segment
 from ..observability import logger
 from ..tables import MESSAGES_SENT
 from .messages import Message
@@ -114,11 +114,14 @@ class Router:
 
     @staticmethod
     def outbox_key(message: Message) -> str:
-        return f"outbox/team={message.team}/{message.billing_period}/{message.kind}-{message.idempotency_key}.json"
+        return (
+            f"outbox/team={key_segment(message.team)}/{message.billing_period}/"
+            f"{message.kind}-{key_segment(message.idempotency_key)}.json"
+        )
 
     @staticmethod
     def _marker_key(message: Message) -> str:
-        return f"{SENT_PREFIX}/billing_period={message.billing_period}/{message.idempotency_key}.json"
+        return f"{SENT_PREFIX}/billing_period={message.billing_period}/{key_segment(message.idempotency_key)}.json"
 
     def send(self, messages: Sequence[Message]) -> DeliveryReport:
         """Deliver each message not sent before, then rewrite the messages_sent partitions touched."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..lake.base import Lake
+from ..lake.base import Lake, key_segment
 
 # Text that a spreadsheet would evaluate as a formula (OWASP CSV injection): tab and carriage return
 # are included because some spreadsheets strip them before checking the first character.
@@ -48,7 +48,7 @@ def neutralize_cell(value: Any) -> str:
 
 def statement_keys(period: str, team: str) -> tuple[str, str]:
     """Return the document keys of a team's CSV and JSON statements."""
-    prefix = f"reports/{period}/team={team}"
+    prefix = f"reports/{period}/team={key_segment(team)}"
     return f"{prefix}/statement.csv", f"{prefix}/statement.json"
 
 

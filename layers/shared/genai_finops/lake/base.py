@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import pyarrow as pa
+
+
+def key_segment(value: str) -> str:
+    """Encode a value (a team name from tags, say) as one segment of a document key.
+
+    '/' and characters outside printable ASCII are percent-encoded, so a value can neither add folders nor
+    leave its prefix; '.' and '..' are encoded too. Ordinary names stay readable.
+    """
+    if value in {"", ".", ".."}:
+        return value.replace(".", "%2E") or "%00"
+    return quote(value, safe=" =+@,;:-_.()'!*~")
 
 
 class Lake(Protocol):
