@@ -148,3 +148,26 @@ def test_lines_without_period_are_recorded(lake: LocalLake, tmp_path: Path) -> N
     assert any("quarantined  1 rows, unblended 2.00" in line for line in report.summary_lines())
     runs = lake.query_duckdb("SELECT status, rows_quarantined, cost_quarantined FROM ingest_runs")
     assert runs.to_pylist() == [{"status": "quarantined", "rows_quarantined": 1, "cost_quarantined": Decimal("2.00")}]
+
+
+def test_genai_lines_in_other_currency_fail(loaded: LocalLake, tmp_path: Path) -> None:
+    rows = [
+        cur2_row(line_item_line_item_id="usd"),
+        cur2_row(line_item_line_item_id="eur", line_item_currency_code="EUR"),
+    ]
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, cur2_parquet(tmp_path / "mixed.parquet", rows), export_id="cost")
+    message = str(caught.value)
+    assert "EUR, USD" in message
+    assert "currency" in message
+    _assert_untouched(loaded)
+
+
+def test_other_currency_out_of_scope_is_kept(lake: LocalLake, tmp_path: Path) -> None:
+    ec2 = {"line_item_product_code": "AmazonEC2", "line_item_usage_type": "BoxUsage"}
+    rows = [cur2_row(line_item_currency_code="NOK", **ec2)]
+    [report] = ingest(lake, cur2_parquet(tmp_path / "nok.parquet", rows))
+    [period] = report.periods
+    assert period.out_of_scope.rows == 1
+    summary = lake.query("SELECT currency FROM bill_summary").column("currency").to_pylist()
+    assert summary == ["NOK"]

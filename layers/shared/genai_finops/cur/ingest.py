@@ -337,6 +337,7 @@ class _DeliveryRun:
         ).fetchall()
         per_file: dict[str, Totals] = {}
         line_types: dict[str, set[str]] = {}
+        scope_currencies: dict[str, set[str]] = {}
         for row in grouped:
             period, bucket, source_file, source_format, lit, currency, unknown, rows = row[:8]
             totals = Totals(int(rows), Decimal(row[8]), Decimal(row[9]), Decimal(row[10]))
@@ -346,6 +347,8 @@ class _DeliveryRun:
             report.read = report.read.add(totals)
             if bucket == "in":
                 report.in_scope = report.in_scope.add(totals)
+                if currency:
+                    scope_currencies.setdefault(period, set()).add(currency)
             elif bucket == "out":
                 report.out_of_scope = report.out_of_scope.add(totals)
             elif bucket == "quarantine":
@@ -366,6 +369,16 @@ class _DeliveryRun:
             if currency and currency not in report.currencies:
                 report.currencies.append(currency)
 
+        # GenAI amounts are summed across lines and teams, so they must share the configured currency.
+        for period_name, currencies in sorted(scope_currencies.items()):
+            foreign = sorted(currencies - {self.config.currency})
+            if foreign:
+                raise InputError(
+                    f"billing period {period_name} has GenAI lines in {', '.join(sorted(currencies))} but the "
+                    f"governance configuration's currency is {self.config.currency}; set 'currency' to the "
+                    "bill's currency (one currency per lake)",
+                    source=self.delivery.export_id,
+                )
         for result in results:
             loaded = per_file.get(result.source, Totals())
             if loaded.rows != result.read.rows or loaded.unblended != result.read.unblended:
