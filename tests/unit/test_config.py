@@ -96,3 +96,19 @@ def test_relative_profile_file_resolves_beside_config(tmp_path: Path) -> None:
     config_file.write_text("invocations:\n  inference_profiles_file: profiles.json\n", encoding="utf-8")
     config = load_config(config_file)
     assert config.invocations.inference_profiles_file == tmp_path / "conf" / "profiles.json"
+
+
+def test_cap_on_unknown_environment_is_rejected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        text = "budgets:\n  environment_caps:\n    - environment: devv\n      monthly_amount: 10\n"
+        parse_config_text(text, "gov.yaml")
+    message = str(caught.value)
+    assert "budgets.environment_caps.0.environment" in message
+    assert "'devv'" in message
+
+
+def test_environment_synonym_in_cap_names_canonical_value() -> None:
+    with pytest.raises(ConfigError, match="write environment 'development' as 'dev'"):
+        parse_config_text(
+            "budgets:\n  environment_caps:\n    - environment: development\n      monthly_amount: 10\n", "gov.yaml"
+        )

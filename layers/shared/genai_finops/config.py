@@ -418,6 +418,36 @@ class GovernanceConfig(_Strict):
             raise ValueError(f"invocations.inference_profiles lists these ARNs more than once: {duplicates}")
         return self
 
+    @model_validator(mode="after")
+    def _check_environment_values(self) -> GovernanceConfig:
+        allowed = self.tag_standard.keys["environment"].allowed_values
+        if not allowed:
+            return self
+        used = [
+            (f"budgets.environment_caps.{i}.environment", cap.environment)
+            for i, cap in enumerate(self.budgets.environment_caps)
+        ]
+        used += [
+            (f"budgets.items.{i}.value", budget.value)
+            for i, budget in enumerate(self.budgets.items)
+            if budget.scope == "environment"
+        ]
+        used += [
+            (f"principals.{i}.environment", mapping.environment)
+            for i, mapping in enumerate(self.principals)
+            if mapping.environment is not None
+        ]
+        for location, value in used:
+            canonical = self.tag_standard.normalize_environment(value)
+            if canonical in allowed and canonical != value:
+                raise ValueError(f"{location}: write environment {value!r} as {canonical!r}, the value the data uses")
+            if canonical not in allowed:
+                raise ValueError(
+                    f"{location}: environment {value!r} is not one of tag_standard.keys.environment.allowed_values "
+                    f"{allowed}; fix the value or add it to allowed_values"
+                )
+        return self
+
 
 def normalize_tag_key(key: str) -> str:
     """Normalise a tag key the way every export format is compared: lower case, punctuation and spaces as '_'.
