@@ -6,6 +6,7 @@ import gzip
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.errors import InputError
@@ -171,3 +172,19 @@ def test_other_currency_out_of_scope_is_kept(lake: LocalLake, tmp_path: Path) ->
     assert period.out_of_scope.rows == 1
     summary = lake.query("SELECT currency FROM bill_summary").column("currency").to_pylist()
     assert summary == ["NOK"]
+
+
+def test_corrupt_parquet_page_names_file(loaded: LocalLake, tmp_path: Path) -> None:
+    rows = [cur2_row(line_item_line_item_id=f"id-{i}", line_item_usage_amount=i * 1.7) for i in range(3000)]
+    path = cur2_parquet(tmp_path / "part.parquet", rows)
+    # Compressed pages fail to decompress when damaged; plain pages would decode to wrong values unnoticed.
+    pq.write_table(pq.read_table(path), path, compression="snappy")
+    data = bytearray(path.read_bytes())
+    # Zero a stretch of column pages; the footer at the end of the file stays readable.
+    start = len(data) // 4
+    data[start : start + len(data) // 4] = bytes(len(data) // 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, path, export_id="cost")
+    assert str(path) in str(caught.value)
+    _assert_untouched(loaded)

@@ -267,6 +267,14 @@ class _DeliveryRun:
             self.write_in_scope(connection, sql, opened.source, staging, index)
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise _diagnose(connection, plan, error) from error
+        except duckdb.Error as error:
+            # DuckDB reports a damaged Parquet page or an unreadable file as a bare Error or IOException;
+            # errors of other kinds (binder, catalog) are bugs in the generated SQL and are raised as they are.
+            if type(error) not in (duckdb.Error, duckdb.IOException, duckdb.SerializationException):
+                raise
+            raise InputError(
+                f"file is corrupt or unreadable ({error}); download the delivery again", source=opened.source
+            ) from error
         for merge in tag_plan.merges:
             self.report.warnings.append(f"{opened.source}: tag keys differing only in case merged: {merge}")
         return _FileResult(opened.source, plan, Totals(int(read_rows), Decimal(read_cost)))
