@@ -161,6 +161,14 @@ def test_unknown_schema_is_skipped_with_warning(lake: LocalLake, tmp_path: Path)
     assert any("unknown schema" in warning and str(other) in warning for warning in report.warnings)
 
 
+def test_unknown_schema_warning_omits_long_text(lake: LocalLake, tmp_path: Path) -> None:
+    other = tmp_path / "notes.csv"
+    other.write_text('{"prompt": "SECRETMARKER please summarise my medical record for the insurer"}\nx\n')
+    [report] = ingest(lake, other)
+    assert report.skipped_files == [str(other)]
+    assert all("SECRETMARKER" not in warning for warning in report.warnings)
+
+
 class TestGenAIScope:
     def test_marketplace_bedrock_edition_in_scope(self, lake: LocalLake, tmp_path: Path) -> None:
         row = legacy_row(

@@ -231,8 +231,14 @@ class _DeliveryRun:
     ) -> _FileResult | None:
         source_format = detect_format(_match_headers(opened))
         if source_format is None:
-            first_columns = ", ".join(opened.headers[:4])
-            self.report.warnings.append(f"{opened.source}: unknown schema (columns {first_columns}, ...); file skipped")
+            # Only short names are shown: the first line of a file that is not an export (a log object, say)
+            # can hold customer text, which must not reach the terminal or the logs.
+            names = [name for name in opened.headers[:4] if len(name) <= 40 and name.isprintable()]
+            shown = f"columns {', '.join(names)}, ..." if names else "no recognisable column names"
+            self.report.warnings.append(
+                f"{opened.source}: unknown schema ({len(opened.headers)} columns, {shown}); not a CUR, CUR 2.0 or "
+                "FOCUS file, skipped"
+            )
             self.report.skipped_files.append(opened.source)
             return None
         plan = plan_file(opened, source_format)
