@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from genai_finops.cli.main import main
 from genai_finops.demo.generator import GeneratedData
 from genai_finops.demo.run import DemoOptions, print_report, run_pipeline
 
@@ -118,3 +120,18 @@ def test_detection_finds_load_test_and_retry_storm(demo: tuple[GeneratedData, Pa
     assert retry_storms[0][2] == "support"
     section = report.split("Anomalies found on the invocation logs")[1]
     assert "nonprod_frontier" in section
+
+
+def test_printed_query_commands_reproduce_figures(
+    demo: tuple[GeneratedData, Path, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, lake_dir, report = demo
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    section = report.split("Showback per team")[1].split("Forecast for the next quarter")[0]
+    command = re.search(r"\(genai-finops (query --file \S+ --param \S+)\)", section)
+    assert command is not None
+    capsys.readouterr()
+    assert main([*command.group(1).split(), "--lake", str(lake_dir), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    printed = {line.split()[0]: line.split()[4] for line in section.splitlines()[3:] if re.match(r"^\s{4}[a-z]", line)}
+    assert {row["team"]: f"{Decimal(row['net_cost']):,.2f}" for row in rows} == printed

@@ -51,3 +51,38 @@ def test_lake_defaults_to_environment_variable(
 
     args = build_parser().parse_args(["query", "SELECT 1"])
     assert args.lake == tmp_path / "from-env"
+
+
+def test_query_reads_file_and_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sql_file = tmp_path / "q.sql"
+    sql_file.write_text("SELECT ? AS period, CAST(? AS INTEGER) + 1 AS next", encoding="utf-8")
+    status = main(
+        [
+            "query",
+            "--file",
+            str(sql_file),
+            "--param",
+            "2026-11",
+            "--param",
+            "41",
+            "--lake",
+            str(tmp_path),
+            "--format",
+            "json",
+        ]
+    )
+    assert status == 0
+    assert json.loads(capsys.readouterr().out) == {"period": "2026-11", "next": 42}
+
+
+@pytest.mark.parametrize("argv", [["query", ""], ["query"], ["query", "SELECT 1", "--file", "x.sql"]])
+def test_query_without_one_statement_source_fails(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--lake", str(tmp_path)]) == 1
+    assert "error:" in capsys.readouterr().err
+
+
+def test_query_missing_file_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "--file", str(tmp_path / "missing.sql"), "--lake", str(tmp_path)]) == 1
+    assert "missing.sql" in capsys.readouterr().err

@@ -9,10 +9,12 @@ import decimal
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from ..errors import InputError
 from .common import Context
 
 
@@ -24,8 +26,18 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         description="Run one SQL statement against the lake's tables. SQL is in the Athena (Trino) dialect "
         "unless --dialect duckdb is given.",
     )
-    parser.add_argument("sql", help="the SQL statement, or - to read it from standard input")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    parser.add_argument("sql", nargs="?", help="the SQL statement, or - to read it from standard input")
+    parser.add_argument("--file", type=Path, default=None, help="read the SQL statement from this file instead")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="value for the next ? placeholder, as text (repeat for several placeholders)",
+    )
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)"
+    )
     parser.add_argument("--dialect", choices=("trino", "duckdb"), default="trino", help="SQL dialect of the input")
     add_common_options(parser)
     parser.set_defaults(handler=run)
@@ -33,11 +45,21 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
 
 def run(context: Context, args: argparse.Namespace) -> int:
     """Run the query and print it in the chosen format."""
-    sql = sys.stdin.read() if args.sql == "-" else args.sql
-    if args.dialect == "duckdb":
-        result = context.lake.query_duckdb(sql)
+    if (args.sql is None) == (args.file is None):
+        raise InputError("give the SQL statement as an argument or with --file, not both")
+    if args.file is not None:
+        try:
+            sql = args.file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot read SQL file: {error.strerror}", source=str(args.file)) from error
     else:
-        result = context.lake.query(sql)
+        sql = sys.stdin.read() if args.sql == "-" else args.sql
+    if not sql.strip():
+        raise InputError("the SQL statement is empty")
+    if args.dialect == "duckdb":
+        result = context.lake.query_duckdb(sql, args.param)
+    else:
+        result = context.lake.query(sql, args.param)
     write_result(result, args.format, sys.stdout)
     return 0
 

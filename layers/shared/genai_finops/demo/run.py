@@ -24,7 +24,7 @@ import pyarrow as pa
 from ..cli.main import main as cli_main
 from ..errors import FinOpsError
 from ..lake.local import LocalLake
-from ..sql import load_query
+from ..sql import load_query, query_path
 from .generator import GeneratedData, generate, last_full_month_end
 
 
@@ -132,10 +132,18 @@ def _table(result: pa.Table, columns: Sequence[tuple[str, str, int]], out: TextI
         out.write("    (none)\n")
 
 
+def _display_path(path: Path) -> str:
+    """Return a path relative to the working folder when it is inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _section(lake: LocalLake, title: str, query: str, params: list[Any], out: TextIO) -> pa.Table:
-    out.write(
-        f'\n{title}\n    (genai-finops query "$(cat sql/queries/{query}.sql)" with {params or "no parameters"})\n'
-    )
+    command = f"genai-finops query --file {_display_path(query_path(query))}"
+    command += "".join(f" --param {param}" for param in params)
+    out.write(f"\n{title}\n    ({command})\n")
     return lake.query(load_query(query), params)
 
 

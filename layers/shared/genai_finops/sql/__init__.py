@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import sqlglot
 from sqlglot.errors import ParseError
@@ -27,6 +28,11 @@ def load_query(name: str) -> str:
     if not resource.is_file():
         raise SqlError(f"SQL file queries/{name}.sql not found in package {__package__}")
     return resource.read_text(encoding="utf-8")
+
+
+def query_path(name: str) -> Path:
+    """Return the file system path of ``queries/<name>.sql`` (for messages that tell users what to run)."""
+    return Path(str(resources.files(__package__).joinpath("queries", f"{name}.sql")))
 
 
 def list_queries() -> list[str]:
