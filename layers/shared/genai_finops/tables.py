@@ -173,7 +173,6 @@ INGEST_RUNS = TableSpec(
         [
             ("run_id", pa.string()),
             ("started_at", UTC_TIMESTAMP),
-            ("kind", pa.string()),
             ("source", pa.string()),
             ("status", pa.string()),
             ("rows_read", pa.int64()),

@@ -34,10 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     context = context_from_args(args)
-    # Commands print their own progress; structured logs only for warnings unless asked for. The level is
+    # Commands print their own progress and warnings; structured logs only for errors unless asked for. The level is
     # restored afterwards because main() also runs in-process (the demo, tests).
     previous_level = logger.log_level
-    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"))
     try:
         result: int = args.handler(context, args)
     except FinOpsError as error:
