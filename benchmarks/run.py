@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
+RESULTS = ROOT / "docs" / "benchmark-results.json"
 
 
 @dataclass
@@ -55,7 +56,7 @@ def run_child(case: str, role: str, data_dir: Path, lines: int) -> dict[str, flo
     # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, so each role runs in a fresh harness
     # child that runs exactly one grandchild; see the --child flag below.
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = elapsed
     result["peak_rss_mb"] = max(peak_kb, before) / 1024
     return result
@@ -113,7 +114,11 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-    write_report(rows, args.scale)
+    command = (
+        "make bench" if args.scale == 1.0 and not args.only else " ".join(["python -m benchmarks.run", *sys.argv[1:]])
+    )
+    store_results(rows, command)
+    write_report()
     failed = [
         case.name
         for case, _, _, product, ratio in rows
@@ -124,28 +129,56 @@ def main() -> int:
     return 0
 
 
-def write_report(rows: list[tuple[Case, int, dict[str, float], dict[str, float], float]], scale: float) -> None:
-    """Write docs/benchmarks.md with the machine, the command and each figure beside its baseline."""
-    command = "make bench" if scale == 1.0 else f"python -m benchmarks.run --scale {scale}"
+def store_results(rows: list[tuple[Case, int, dict[str, float], dict[str, float], float]], command: str) -> None:
+    """Record each case's latest figures in docs/benchmark-results.json, keeping cases not run this time."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    for case, count, baseline, product, ratio in rows:
+        results[case.name] = {
+            "lines": count,
+            "product_seconds": round(product["seconds"], 3),
+            "baseline_seconds": round(baseline["seconds"], 3),
+            "ratio": round(ratio, 3),
+            "product_peak_mb": round(product["peak_rss_mb"]),
+            "baseline_peak_mb": round(baseline["peak_rss_mb"]),
+            "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": command,
+            "machine": machine_description(),
+        }
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_report() -> None:
+    """Write docs/benchmarks.md from the recorded results: each figure beside its baseline, with its command."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} with `{command}` on {machine_description()}.",
-        "Each case runs in a child process; peak memory is that process's maximum resident set size.",
-        "The baseline is a bare DuckDB read of the same input written back to Parquet, in the same run; for",
+        "Each case runs in a child process; peak memory is that process's maximum resident set size. The",
+        "baseline is a bare DuckDB read of the same input written back to Parquet, timed in the same run; for",
         "attribution it is a bare join of requests to their hour's bill lines, split by token share, to Parquet.",
+        "The figures come from docs/benchmark-results.json, which `make bench` (or one case with",
+        "`python -m benchmarks.run --only CASE`) updates.",
         "",
         "| case | lines | product s | lines/s | baseline s | ratio | target | product peak MB | baseline peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for case, count, baseline, product, ratio in rows:
-        lines.append(
-            f"| {case.description} | {count:,} | {product['seconds']:.2f} | {count / product['seconds']:,.0f} | "
-            f"{baseline['seconds']:.2f} | {ratio:.2f} | ≤ {case.target_ratio:g}x"
-            f"{f', < {case.memory_limit_mb:g} MB' if case.memory_limit_mb else ''} | "
-            f"{product['peak_rss_mb']:.0f} | {baseline['peak_rss_mb']:.0f} |"
+    measured = []
+    for case in CASES:
+        result = results.get(case.name)
+        if result is None:
+            continue
+        target = f"≤ {case.target_ratio:g}x" + (f", < {case.memory_limit_mb:g} MB" if case.memory_limit_mb else "")
+        met = result["ratio"] <= case.target_ratio and (
+            not case.memory_limit_mb or result["product_peak_mb"] < case.memory_limit_mb
         )
-    lines.append("")
+        lines.append(
+            f"| {case.description} | {result['lines']:,} | {result['product_seconds']:.2f} | "
+            f"{result['lines'] / result['product_seconds']:,.0f} | {result['baseline_seconds']:.2f} | "
+            f"{result['ratio']:.2f} | {target} ({'met' if met else 'missed'}) | {result['product_peak_mb']} | "
+            f"{result['baseline_peak_mb']} |"
+        )
+        measured.append(f"- {case.name}: {result['measured']}, `{result['command']}`, {result['machine']}.")
+    lines += ["", "Measured:", "", *measured, ""]
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
 
