@@ -51,6 +51,34 @@ def test_cell_split_is_largest_remainder(lake: LocalLake, attribute: Attribute) 
     assert sum(billed(lake).values()) == Decimal("10.0000000007")
 
 
+def test_zero_remainders_get_no_leftover(lake: LocalLake, attribute: Attribute) -> None:
+    # 2 quanta over 8 tokens: "a" divides evenly, the others tie on remainder and one leftover is left.
+    weights = {"a": 4, "b": 2, "c": 2}
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "0.0000000002", tokens=8)])
+    write_invocations(
+        lake, [invocation(key, "2026-01-05 10:30", input_tokens=weight) for key, weight in weights.items()]
+    )
+
+    attribute()
+
+    assert billed(lake) == largest_remainder("0.0000000002", weights)
+    assert billed(lake)["a"] == Decimal("1E-10")
+    assert billed(lake)["b"] == Decimal("1E-10")
+    assert billed(lake)["c"] == Decimal(0)
+
+
+def test_evenly_divided_cell_has_no_leftover(lake: LocalLake, attribute: Attribute) -> None:
+    weights = {"a": 3, "b": 1, "c": 6}
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "1.0000000000", tokens=10)])
+    write_invocations(
+        lake, [invocation(key, "2026-01-05 10:30", input_tokens=weight) for key, weight in weights.items()]
+    )
+
+    attribute()
+
+    assert billed(lake) == {"a": Decimal("0.3000000000"), "b": Decimal("0.1000000000"), "c": Decimal("0.6000000000")}
+
+
 def test_large_cell_cost_is_exact(lake: LocalLake, attribute: Attribute) -> None:
     # Large costs and weights make the first quotient inexact in double precision.
     weights = {"a": 999_999_937, "b": 3, "c": 7_777_777, "d": 123_456_789}

@@ -33,7 +33,14 @@ cells AS (
         c.iam_principal,
         c.cost,
         c.matched_tokens,
-        c.reason
+        c.reason,
+        -- Allocation works on integers: the cell cost in money quanta, its sign, and the matched tokens.
+        CAST(abs(c.cost) * 10000000000 AS DECIMAL(38, 0)) AS units,
+        CASE WHEN c.cost < 0 THEN -1 ELSE 1 END AS cost_sign,
+        -- The cell's matched tokens, found by the same matching rules. If they ever differed from the sum
+        -- of the matched weights, the shares would not add up to the cell cost and the reconciliation
+        -- check would fail.
+        CAST(c.matched_tokens AS DECIMAL(38, 0)) AS total_weight
     FROM attribution_cells AS c
     CROSS JOIN params AS p
     WHERE c.billing_period = p.billing_period
@@ -220,14 +227,12 @@ with_principal AS (
 matches AS (
     SELECT
         c.cell_id,
-        c.cost,
+        c.cost_sign,
         t.request_id,
         t.token_class,
-        CAST(abs(c.cost) * 10000000000 AS DECIMAL(38, 0)) AS units,
+        c.units,
         CAST(t.weight AS DECIMAL(38, 0)) AS weight,
-        -- The cell's matched tokens from attribution_cells, found by the same matching rules. If they ever
-        -- differed, the shares would not add up to the cell cost and the reconciliation check would fail.
-        CAST(c.matched_tokens AS DECIMAL(38, 0)) AS total_weight
+        c.total_weight
     FROM with_principal AS t
     JOIN cells AS c
         ON c.bucket = t.bucket
@@ -255,49 +260,82 @@ quotient_second AS (
         q.q0 + CAST(floor((q.scaled - q.q0 * q.total_weight) / q.total_weight) AS DECIMAL(38, 0)) AS q1
     FROM quotient_first AS q
 ),
-quotient_exact AS (
+quotient_third AS (
     SELECT
         q.cell_id,
-        q.cost,
+        q.cost_sign,
         q.request_id,
         q.token_class,
         q.units,
         q.total_weight,
-        q.scaled,
-        q.q1 + CASE
-            WHEN q.scaled - q.q1 * q.total_weight < 0 THEN -1
-            WHEN q.scaled - q.q1 * q.total_weight >= q.total_weight THEN 1
-            ELSE 0
-        END AS quotient
+        q.q1,
+        q.scaled - q.q1 * q.total_weight AS r1
     FROM quotient_second AS q
+),
+quotient_exact AS (
+    SELECT
+        q.cell_id,
+        q.cost_sign,
+        q.request_id,
+        q.token_class,
+        q.units,
+        q.total_weight,
+        q.q1 + q.step AS quotient,
+        q.r1 - q.step * q.total_weight AS remainder
+    FROM (
+        SELECT
+            t.*,
+            CASE WHEN t.r1 < 0 THEN -1 WHEN t.r1 >= t.total_weight THEN 1 ELSE 0 END AS step
+        FROM quotient_third AS t
+    ) AS q
 ),
 leftovers AS (
     SELECT cell_id, min(units) - sum(quotient) AS leftover
     FROM quotient_exact
     GROUP BY cell_id
 ),
-ranked AS (
+with_leftover AS (
     SELECT
-        q.*,
-        l.leftover,
-        row_number() OVER (
-            PARTITION BY q.cell_id
-            ORDER BY q.scaled - q.quotient * q.total_weight DESC, q.request_id
-        ) AS remainder_rank
+        q.cell_id,
+        q.cost_sign,
+        q.request_id,
+        q.token_class,
+        q.quotient,
+        q.remainder,
+        l.leftover
     FROM quotient_exact AS q
     JOIN leftovers AS l ON l.cell_id = q.cell_id
+),
+-- Only a row with a positive remainder in a cell with leftover quanta can receive one, so only those
+-- rows are ranked. A cell's remainders add up to leftover * total weight, and each is below the total
+-- weight. So more than leftover rows have a positive remainder, and they take the same top ranks as
+-- when every row of the cell is ranked.
+quanta AS (
+    SELECT cell_id, cost_sign, request_id, token_class, quotient AS quanta
+    FROM with_leftover
+    WHERE NOT (leftover > 0 AND remainder > 0)
+    UNION ALL
+    SELECT
+        cell_id,
+        cost_sign,
+        request_id,
+        token_class,
+        quotient + CASE
+            WHEN row_number() OVER (PARTITION BY cell_id ORDER BY remainder DESC, request_id) <= leftover THEN 1
+            ELSE 0
+        END AS quanta
+    FROM with_leftover
+    WHERE leftover > 0 AND remainder > 0
 ),
 shares AS (
     SELECT
         request_id,
         token_class,
         CAST(
-            CAST(
-                (quotient + CASE WHEN remainder_rank <= leftover THEN 1 ELSE 0 END)
-                * CASE WHEN cost < 0 THEN -1 ELSE 1 END AS DECIMAL(38, 0)
-            ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+            CAST(quanta * cost_sign AS DECIMAL(38, 0))
+            * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
         ) AS share
-    FROM ranked
+    FROM quanta
 ),
 billed AS (
     SELECT
