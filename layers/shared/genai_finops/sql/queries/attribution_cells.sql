@@ -175,17 +175,33 @@ matches AS (
         -- also takes geo requests. Only global routing has a usage type of its own.
         AND (c.route IS NULL OR c.route = t.route OR (c.route = 'in_region' AND t.route = 'geo'))
 ),
+-- Matched rows are summed per cell and price key before the price join, so the join reads one row per
+-- group instead of one per request. Sums of exact decimals are the same either way.
+match_groups AS (
+    SELECT
+        cell_id,
+        day,
+        model_id,
+        token_class,
+        tier,
+        price_region,
+        price_route,
+        count(*) AS matched_requests,
+        sum(weight) AS matched_tokens
+    FROM matches
+    GROUP BY cell_id, day, model_id, token_class, tier, price_region, price_route
+),
 match_stats AS (
     SELECT
         m.cell_id,
-        count(*) AS matched_requests,
-        sum(m.weight) AS matched_tokens,
-        sum(CASE WHEN pc.reference_price_per_million IS NULL THEN 1 ELSE 0 END) AS unpriced_requests,
+        sum(m.matched_requests) AS matched_requests,
+        sum(m.matched_tokens) AS matched_tokens,
+        sum(CASE WHEN pc.reference_price_per_million IS NULL THEN m.matched_requests ELSE 0 END) AS unpriced_requests,
         CAST(
-            sum(CAST(m.weight AS DECIMAL(20, 0)) * CAST(pc.reference_price_per_million AS DECIMAL(18, 10)))
+            sum(CAST(m.matched_tokens AS DECIMAL(20, 0)) * CAST(pc.reference_price_per_million AS DECIMAL(18, 10)))
             * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
         ) AS estimated_cost
-    FROM matches AS m
+    FROM match_groups AS m
     CROSS JOIN params AS p
     LEFT JOIN price_catalog AS pc
         ON pc.billing_period = p.billing_period
