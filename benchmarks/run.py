@@ -53,8 +53,8 @@ def run_child(case: str, role: str, data_dir: Path, lines: int) -> dict[str, flo
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark {case}/{role} failed:\n{completed.stderr[-4000:]}")
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, so each role runs in a fresh harness
-    # child that runs exactly one grandchild; see the --child flag below.
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far. Each role therefore runs in a fresh
+    # harness process (the --child flag) that starts exactly one case process.
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = elapsed

@@ -30,7 +30,7 @@ from .generator import GeneratedData, generate, last_full_month_end
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """What to generate and where the lake goes."""
+    """Demo settings: the generated period, its size and seed, and the input and lake folders."""
 
     lake_dir: Path
     data_dir: Path
