@@ -1,6 +1,6 @@
 """The governance configuration: one YAML file, validated on load.
 
-It holds the tag standard, what counts as GenAI spend, principal mappings and the other rules that
+It contains the tag standard, what counts as GenAI spend, principal mappings and the other rules that
 differ per organisation. Every validation error names the key path and what is allowed.
 """
 
@@ -92,7 +92,7 @@ class TagStandard(_Strict):
 
 
 class GenAIScope(_Strict):
-    """Which billing lines count as GenAI spend."""
+    """Scope rules: the billing lines that count as GenAI spend."""
 
     product_codes: list[NonEmpty] = Field(
         default_factory=lambda: [
@@ -145,7 +145,7 @@ class InferenceProfileEntry(_Strict):
 
 
 class Invocations(_Strict):
-    """How invocation logs are read: the end-user key and the inference profile inventory."""
+    """Invocation-log settings: the end-user metadata key and the inference profile inventory."""
 
     user_id_metadata_key: NonEmpty = "user_id"
     inference_profiles: list[InferenceProfileEntry] = Field(default_factory=list)
@@ -176,7 +176,7 @@ class PlanPrice(_Strict):
 
 
 class Attribution(_Strict):
-    """How billed cost is allocated to requests, how estimates are priced and what is flagged."""
+    """Attribution settings: the cost column allocated, estimate prices, divergence flags and plan prices."""
 
     cost_column: Literal["cost_unblended", "cost_net", "cost_amortized"] = "cost_net"
     divergence_tolerance_share: Annotated[Decimal, Field(ge=0)] = Decimal("0.10")

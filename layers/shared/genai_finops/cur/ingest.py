@@ -234,10 +234,10 @@ class _DeliveryRun:
             # Only short names are shown: the first line of a file that is not an export (a log object, say)
             # can hold customer text, which must not reach the terminal or the logs.
             names = [name for name in opened.headers[:4] if len(name) <= 40 and name.isprintable()]
-            shown = f"columns {', '.join(names)}, ..." if names else "no recognisable column names"
+            column_text = f"columns {', '.join(names)}, ..." if names else "no recognisable column names"
             self.report.warnings.append(
-                f"{opened.source}: unknown schema ({len(opened.headers)} columns, {shown}); not a CUR, CUR 2.0 or "
-                "FOCUS file, skipped"
+                f"{opened.source}: unknown schema ({len(opened.headers)} columns, {column_text}); "
+                "not a CUR, CUR 2.0 or FOCUS file, skipped"
             )
             self.report.skipped_files.append(opened.source)
             return None
@@ -274,8 +274,8 @@ class _DeliveryRun:
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise _diagnose(connection, plan, error) from error
         except duckdb.Error as error:
-            # DuckDB reports a damaged Parquet page or an unreadable file as a bare Error or IOException;
-            # errors of other kinds (binder, catalog) are bugs in the generated SQL and are raised as they are.
+            # DuckDB reports a damaged Parquet page or an unreadable file as a bare Error or IOException.
+            # Errors of other kinds (binder, catalog) are bugs in the generated SQL, so they are raised as they are.
             if type(error) not in (duckdb.Error, duckdb.IOException, duckdb.SerializationException):
                 raise
             raise InputError(

@@ -1,7 +1,7 @@
 """The synthetic organisation behind the demo data: accounts, teams, features, models and incidents.
 
-Rates are list prices per million tokens used only to make the synthetic bill; they are round figures
-of the kind Bedrock publishes, not a price list. The bill written by the generator is the truth that the
+Rates are prices per million tokens used only to make the synthetic bill. They are round figures of the
+kind Bedrock publishes, not a price list. The bill written by the generator is the truth that the
 pipeline must reproduce, so the exact values here matter only for realism.
 """
 
