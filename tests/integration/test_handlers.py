@@ -155,9 +155,7 @@ def test_event_that_is_not_object_created_is_rejected(handler_env: GlueDuckDbEng
         ingest_cur.lambda_handler(event, FakeLambdaContext())
 
 
-def test_legacy_manifest_loads_and_assembly_manifest_is_no_op(
-    aws: boto3.Session, handler_env: GlueDuckDbEngine
-) -> None:
+def test_legacy_period_and_assembly_manifests(aws: boto3.Session, handler_env: GlueDuckDbEngine) -> None:
     event = load_event("s3_object_created_legacy_cur_manifest.json")
     bucket, key = event_object(event)
     assembly_manifest_key = put_legacy_delivery(aws, bucket, key, "asm-20261102")

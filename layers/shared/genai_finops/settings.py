@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Where the lake is and which runtime serves it. Domain code receives this object, never os.environ."""
+    """Runtime settings: the lake's location and the runtime that serves it.
+
+    Domain code receives this object and never reads os.environ.
+    """
 
     model_config = SettingsConfigDict(env_prefix="GENAI_FINOPS_", extra="ignore", frozen=True)
 

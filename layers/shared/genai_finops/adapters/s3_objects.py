@@ -70,8 +70,8 @@ def _download(s3: S3Client, bucket: str, key: str, root: Path) -> DownloadedObje
         ) from error
     except (ClientError, BotoCoreError, OSError) as error:
         raise LakeError(f"downloading s3://{bucket}/{key} failed: {error}") from error
-    # The local file time stands in for S3 LastModified: delivery discovery orders deliveries of the
-    # same period by it, so a late event for an older delivery cannot replace a newer one.
+    # The local file time takes the value of S3 LastModified, because delivery discovery orders deliveries
+    # of the same period by it. A late event for an older delivery then cannot replace a newer one.
     last_modified = response.get("LastModified")
     if last_modified is not None:
         os.utime(target, (last_modified.timestamp(), last_modified.timestamp()))

@@ -11,7 +11,7 @@ For hour t of a series x:
   incident) moves at most two blocks and does not move the median;
 - the expected value is level x seasonal reference. On the last two days of a month it is multiplied by
   the uplift of the same day counted from the end of the previous month (that day's sum over its
-  seasonal sum, when above 1), so that a month-end batch that also ran last month is expected;
+  seasonal sum, when above 1). A month-end batch that also ran last month is therefore expected;
 - the noise scale is the scaled median absolute deviation, over the previous seven days, of the residual
   divided by sqrt(expected + c), multiplied back by sqrt(expected + c) at t (noise that grows with the
   level, as counts do). It is never below 5% of the expected value.

@@ -6,9 +6,9 @@ One anomaly is one kind on one boundary from the hour it opened. Each evaluated 
    baseline for ``close_after_hours`` hours. It is due for an updated alert when its impact so far grew
    by ``update_step`` (a share) since the last alert;
 2. hours flagged by a detector become candidates. A candidate is dropped when a narrower boundary that
-   is also flagged (or already open) explains most of its excess, so that one incident gives one alert
-   on the boundary closest to its cause and not one per team, model and organisation total. The
-   explained broader boundaries are listed on the alert instead;
+   is also flagged (or already open) explains most of its excess. One incident thus gives one alert on
+   the boundary closest to its cause, not one per team, model and organisation total. The explained
+   broader boundaries are listed on the alert instead;
 3. a candidate opens an anomaly once the excess of its run of flagged hours reaches ``min_impact``.
 
 The window sums are recomputed from the series on every step, so a state needs only its hours: a run

@@ -17,7 +17,7 @@ DEFAULT_LAKE = ".finops"
 
 @dataclass
 class Context:
-    """What every command receives: the lake folder and the governance configuration file."""
+    """Command context: the lake folder and the governance configuration file every command receives."""
 
     lake_dir: Path
     config_file: Path | None

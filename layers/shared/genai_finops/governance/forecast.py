@@ -6,9 +6,9 @@ projected on its own from the last ``forecast.history_months`` months:
     cost = cost per request x requests per active user x active users
 
 Active users follow ``forecast.user_growth`` for the feature (or "*") when given, else their own trend.
-Requests per active user follow their trend. Cost per request is the current month's typical value: the
-median of its daily cost per request, so that an incident of a day or two (a load test on a frontier
-model, say) does not set the price of the next quarter. It stays at that value in the base scenario and
+Requests per active user follow their trend. Cost per request is the current month's typical value, the
+median of its daily cost per request. An incident of a day or two (a load test on a frontier model, say)
+therefore does not set the price of the next quarter. It stays at that value in the base scenario and
 is lowered by the configured levers in the optimized scenario. The stress scenario
 multiplies volume by ``forecast.stress_volume_multiplier``.
 

@@ -36,8 +36,8 @@ class MergeStats:
     """What a merge did: new rows kept or dropped as duplicates, old rows replaced, partitions written.
 
     ``tokens`` sums the input, cache read, cache write and output tokens of the new rows that were kept.
-    ``unresolved_profile`` counts kept new rows whose application profile is not in the inventory, and
-    ``unknown_model`` those whose model id has no known form; both have a null model.
+    ``unresolved_profile`` counts kept new rows whose application profile is not in the inventory.
+    ``unknown_model`` counts those whose model id has no known form. Both kinds of row have a null model.
     """
 
     loaded: int = 0
