@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -313,3 +314,24 @@ def test_source_line_survives_parallel_read(lake: LocalLake, tmp_path: Path) -> 
         "SELECT count(*) AS wrong FROM cost_lines WHERE CAST(resource_id AS BIGINT) + 2 <> source_line"
     )
     assert wrong.column("wrong")[0].as_py() == 0
+
+
+@pytest.mark.parametrize("extra_keys", [0, 3], ids=["struct-cast", "map-from-entries"])
+def test_cur2_tag_maps_per_null_pattern(lake: LocalLake, tmp_path: Path, extra_keys: int) -> None:
+    # Three keys are built with a STRUCT cast per pattern and six with map_from_entries, so both are checked.
+    patterns = list(itertools.product([None, "", "v"], repeat=3))
+    rows = []
+    for index, values in enumerate(patterns):
+        tags = {f"user_k{position}": value for position, value in enumerate(values) if value is not None}
+        tags.update({f"user_extra{position}": "x" for position in range(extra_keys)})
+        rows.append(cur2_row(identity_line_item_id=f"line-{index}", resource_tags=tags))
+    ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
+    table = lake.query_duckdb(
+        "SELECT source_line, map_keys(tags) AS keys, map_values(tags) AS values FROM cost_lines ORDER BY source_line"
+    ).to_pylist()
+    assert [row["source_line"] for row in table] == list(range(1, len(patterns) + 1))
+    for row, values in zip(table, patterns, strict=True):
+        expected = {f"extra{position}": "x" for position in range(extra_keys)}
+        expected.update({f"k{position}": value for position, value in enumerate(values) if value})
+        assert row["keys"] == sorted(expected), values
+        assert row["values"] == [expected[key] for key in sorted(expected)], values
