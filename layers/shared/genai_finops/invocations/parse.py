@@ -6,8 +6,8 @@ of stream events, possibly with bare strings, for streaming calls. It is kept as
 the query, to read the guardrail outcome and the usage fields that the top-level counts lack, and is
 never selected into the ``records`` table.
 
-Fast path: all objects of a batch in one ``read_json`` scan. When that scan fails, each object is
-read on its own, and an object that still fails goes through ``_scan_lines``, which finds the bad
+Fast path: all objects of a batch in one parallel ``read_json`` scan. When that scan fails, each object
+is read on its own, and an object that still fails goes through ``_scan_lines``, which finds the bad
 lines in Python and quarantines them by line number (never by content). A gzip stream that is
 truncated or corrupt fails the whole object, because its missing lines cannot be counted.
 """
@@ -137,8 +137,9 @@ _PROBLEM = """
     END
 """
 
-# One row per non-blank line, in file order: its fields and, for a bad record, the problem. The record
-# number (``source_line``) is filled in afterwards from ``row_in_scan`` and the object's first row.
+# One row per non-blank line, in file order: its fields and, for a bad record, the problem.
+# ``$row_in_scan`` is the record's position in the scan for a scan of one object, and NULL in the fast
+# path, which numbers records afterwards from the table's row ids (see ``_number_records``).
 _RECORDS_SELECT = f"""
 SELECT
     objects.key AS source_object,
@@ -148,7 +149,7 @@ SELECT
 FROM (
     SELECT
         filename,
-        row_number() OVER () AS row_in_scan,
+        $row_in_scan AS row_in_scan,
         schemaType AS schema_type,
         requestId AS request_id,
         TRY_CAST("timestamp" AS TIMESTAMPTZ) AS "timestamp",
@@ -201,12 +202,14 @@ def _compression(path: Path) -> str:
         return "gzip" if handle.read(2) == b"\x1f\x8b" else "none"
 
 
-def _records_sql(paths: Sequence[str], compression: str) -> str:
+def _records_sql(paths: Sequence[str], compression: str, *, numbered: bool) -> str:
+    # row_number() OVER () keeps the whole scan on one thread, so only the one-object scans use it.
     quoted = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
     return (
         _RECORDS_SELECT.replace("$paths", quoted)
         .replace("$columns", _columns_literal())
         .replace("$compression", f"'{compression}'")
+        .replace("$row_in_scan", "row_number() OVER ()" if numbered else "NULL::BIGINT")
     )
 
 
@@ -229,23 +232,35 @@ def parse_objects(connection: duckdb.DuckDBPyConnection, objects: Sequence[LogOb
     for compression, group in groups.items():
         _register_objects(connection, group, {obj.key: str(obj.path) for obj in group})
         try:
-            connection.execute("INSERT INTO records BY NAME " + _records_sql([str(o.path) for o in group], compression))
+            connection.execute(
+                "INSERT INTO records BY NAME " + _records_sql([str(o.path) for o in group], compression, numbered=False)
+            )
         except duckdb.Error:
             # NOTE: DuckDB's message can quote record content, so it is neither logged nor re-raised.
             for obj in group:
                 _parse_one(connection, obj, compression, result)
 
-    connection.execute(
-        "UPDATE records SET source_line = records.row_in_scan - firsts.first_row + 1 "
-        "FROM (SELECT source_object, min(row_in_scan) AS first_row FROM records GROUP BY ALL) AS firsts "
-        "WHERE records.source_object = firsts.source_object AND records.source_line IS NULL"
-    )
+    _number_records(connection)
     counts = connection.sql("SELECT source_object, count(*) FROM records GROUP BY ALL").fetchall()
     for key, count in counts:
         result.lines_read[key] = int(count)
     for line in result.quarantined:
         result.lines_read[line.key] += 1
     return result
+
+
+def _number_records(connection: duckdb.DuckDBPyConnection) -> None:
+    """Set ``source_line`` of the fast path's rows to the record's number within its object (from 1).
+
+    The connection preserves insertion order, so an insert from a parallel scan still appends rows in
+    file order, one object after another, and a row id minus its object's first row id counts records.
+    Rows from one-object scans already have their number and are left alone.
+    """
+    connection.execute(
+        "UPDATE records SET source_line = records.rowid - firsts.first_row + 1 "
+        "FROM (SELECT source_object, min(rowid) AS first_row FROM records WHERE source_line IS NULL GROUP BY ALL) "
+        "AS firsts WHERE records.source_object = firsts.source_object AND records.source_line IS NULL"
+    )
 
 
 def _register_objects(connection: duckdb.DuckDBPyConnection, group: Sequence[LogObject], paths: dict[str, str]) -> None:
@@ -259,7 +274,7 @@ def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compressio
     try:
         connection.execute(
             "INSERT INTO records BY NAME SELECT * REPLACE (row_in_scan AS source_line) FROM ("
-            + _records_sql([str(obj.path)], compression)
+            + _records_sql([str(obj.path)], compression, numbered=True)
             + ")"
         )
         return
@@ -274,7 +289,7 @@ def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compressio
         try:
             connection.execute(
                 "INSERT INTO records BY NAME SELECT * REPLACE (row_in_scan AS source_line) FROM ("
-                + _records_sql([str(cleaned)], "none")
+                + _records_sql([str(cleaned)], "none", numbered=True)
                 + ") WHERE row_in_scan NOT IN (SELECT unnest($bad))",
                 {"bad": sorted(bad_records) or [0]},
             )
