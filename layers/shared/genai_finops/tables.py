@@ -291,6 +291,48 @@ ATTRIBUTION_BILL_LINES = TableSpec(
     },
 )
 
+ATTRIBUTION_USAGE_GROUPS = TableSpec(
+    name="attribution_usage_groups",
+    schema=pa.schema(
+        [
+            ("group_id", pa.int64()),
+            ("hour", UTC_TIMESTAMP),
+            ("day", pa.date32()),
+            ("account_id", pa.string()),
+            ("region", pa.string()),
+            ("model", pa.string()),
+            ("inference_profile_id", pa.string()),
+            ("principal", pa.string()),
+            ("route", pa.string()),
+            ("request_count", pa.int64()),
+            ("input_tokens", pa.int64()),
+            ("input_requests", pa.int64()),
+            ("cache_read_tokens", pa.int64()),
+            ("cache_read_requests", pa.int64()),
+            ("cache_write_tokens", pa.int64()),
+            ("cache_write_requests", pa.int64()),
+            ("cache_write_1h_tokens", pa.int64()),
+            ("cache_write_1h_requests", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("output_requests", pa.int64()),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="The requests of one UTC hour that share account, region, model as logged, inference profile, "
+    "principal and route: every key that decides which bill cells a request matches and its price.",
+    column_docs={
+        "group_id": "Number of the group within the period (stable for the same input).",
+        "hour": "UTC hour of the group's requests.",
+        "day": "UTC day of the group's requests.",
+        "model": "Model as logged (see invocations.model).",
+        "request_count": "Requests in the group.",
+        "input_tokens": "Sum of the requests' uncached input tokens.",
+        "input_requests": "Requests with input tokens.",
+        "cache_write_tokens": "Sum of 5-minute cache-write tokens (cache_write_tokens minus the 1-hour share).",
+        "cache_write_1h_tokens": "Sum of 1-hour cache-write tokens.",
+    },
+)
+
 ATTRIBUTION_CELLS = TableSpec(
     name="attribution_cells",
     schema=pa.schema(
@@ -335,6 +377,59 @@ ATTRIBUTION_CELLS = TableSpec(
         "diverges": "True when divergence_share exceeds attribution.divergence_tolerance_share.",
         "reason": "NULL when allocated; logging_off when the account and region logged no request in the "
         "period; no_matching_requests otherwise.",
+    },
+)
+
+ATTRIBUTION_GROUP_COSTS = TableSpec(
+    name="attribution_group_costs",
+    schema=pa.schema(
+        [
+            ("group_id", pa.int64()),
+            ("hour", UTC_TIMESTAMP),
+            ("day", pa.date32()),
+            ("account_id", pa.string()),
+            ("region", pa.string()),
+            ("model", pa.string()),
+            ("model_id", pa.string()),
+            ("inference_profile_id", pa.string()),
+            ("principal", pa.string()),
+            ("route", pa.string()),
+            ("request_count", pa.int64()),
+            ("bill_through", UTC_TIMESTAMP),
+            ("input_tokens", pa.int64()),
+            ("input_cost", MONEY_TYPE),
+            ("input_cells", pa.int64()),
+            ("input_price", MONEY_TYPE),
+            ("cache_read_tokens", pa.int64()),
+            ("cache_read_cost", MONEY_TYPE),
+            ("cache_read_cells", pa.int64()),
+            ("cache_read_price", MONEY_TYPE),
+            ("cache_write_tokens", pa.int64()),
+            ("cache_write_cost", MONEY_TYPE),
+            ("cache_write_cells", pa.int64()),
+            ("cache_write_price", MONEY_TYPE),
+            ("cache_write_1h_tokens", pa.int64()),
+            ("cache_write_1h_cost", MONEY_TYPE),
+            ("cache_write_1h_cells", pa.int64()),
+            ("cache_write_1h_price", MONEY_TYPE),
+            ("output_tokens", pa.int64()),
+            ("output_cost", MONEY_TYPE),
+            ("output_cells", pa.int64()),
+            ("output_price", MONEY_TYPE),
+        ]
+    ),
+    partition_keys=PERIOD_PARTITION,
+    row_meaning="One usage group of attribution_usage_groups with its exact share of the matched bill cells "
+    "per token class, before that share is split across the group's requests.",
+    column_docs={
+        "group_id": "attribution_usage_groups.group_id.",
+        "model_id": "Canonical Bedrock model id from model_aliases.",
+        "bill_through": "End of the last bill interval of the account and model: requests before it are billed.",
+        "input_tokens": "The group's input tokens: the weight of its share of each input cell.",
+        "input_cost": "The group's share of the matched input cells, exact at 1e-10 (0 when none matched).",
+        "input_cells": "Number of input cells the group matched.",
+        "input_price": "Standard-tier price per million input tokens for the group's day, model, region and route "
+        "(price_catalog); NULL when unpriced.",
     },
 )
 
@@ -618,7 +713,9 @@ ATTRIBUTION_TABLES = (
     MODEL_ALIASES,
     PRICE_CATALOG,
     ATTRIBUTION_BILL_LINES,
+    ATTRIBUTION_USAGE_GROUPS,
     ATTRIBUTION_CELLS,
+    ATTRIBUTION_GROUP_COSTS,
     REQUEST_COSTS,
     ATTRIBUTION_REMAINDER,
     UNIT_COSTS_DAILY,

@@ -1,4 +1,9 @@
-"""Allocation of bill cells to requests: exact shares, matching keys and bill granularity."""
+"""Allocation of bill cells to requests: exact shares, matching keys and bill granularity.
+
+A cell is split across its usage groups (the requests of one hour with the same matching keys) by
+largest remainder, then each group's share across its requests: floors, and the quanta left over to
+the group's first request by id. The reference splits below use rational arithmetic.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,17 @@ from .builders import HAIKU, PROFILE, cost_line, invocation, rows_by, write_cost
 QUANTUM = Fraction(1, 10**10)
 
 Attribute = Callable[..., AttributionResult]
+
+
+def group_split(total: str, weights: dict[str, int]) -> dict[str, Decimal]:
+    """Split a group's ``total`` across its requests: floors, then the leftover quanta to the first request id."""
+    units = Fraction(Decimal(total)) / QUANTUM
+    assert units.denominator == 1
+    weight_sum = sum(weights.values())
+    floors = {key: int(units) * weight // weight_sum for key, weight in weights.items()}
+    first = min(key for key, weight in weights.items() if weight > 0)
+    floors[first] += int(units) - sum(floors.values())
+    return {key: Decimal(floor) * Decimal("1e-10") for key, floor in floors.items()}
 
 
 def largest_remainder(total: str, weights: dict[str, int]) -> dict[str, Decimal]:
@@ -37,7 +53,7 @@ def billed(lake: LocalLake) -> dict[str, Decimal]:
     return {row["request_id"]: row["billed_cost"] for row in table.to_pylist()}
 
 
-def test_cell_split_is_largest_remainder(lake: LocalLake, attribute: Attribute) -> None:
+def test_group_share_is_split_exactly(lake: LocalLake, attribute: Attribute) -> None:
     weights = {"r1": 1, "r2": 1, "r3": 1, "r4": 7, "r5": 13, "r6": 2, "r7": 5}
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "10.0000000007", tokens=30)])
     write_invocations(
@@ -46,13 +62,15 @@ def test_cell_split_is_largest_remainder(lake: LocalLake, attribute: Attribute) 
 
     attribute()
 
-    expected = largest_remainder("10.0000000007", weights)
+    expected = group_split("10.0000000007", weights)
     assert billed(lake) == expected
+    # r1 takes the 4 quanta left after flooring; a group leaves fewer quanta than it has requests.
+    assert expected["r1"] == Decimal("0.3333333337")
     assert sum(billed(lake).values()) == Decimal("10.0000000007")
 
 
-def test_zero_remainders_get_no_leftover(lake: LocalLake, attribute: Attribute) -> None:
-    # 2 quanta over 8 tokens: "a" divides evenly, the others tie on remainder and one leftover is left.
+def test_leftover_goes_to_first_request_with_tokens(lake: LocalLake, attribute: Attribute) -> None:
+    # 2 quanta over 8 tokens: floors give a 1 and b, c 0; the leftover quantum goes to "a".
     weights = {"a": 4, "b": 2, "c": 2}
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "0.0000000002", tokens=8)])
     write_invocations(
@@ -61,10 +79,27 @@ def test_zero_remainders_get_no_leftover(lake: LocalLake, attribute: Attribute) 
 
     attribute()
 
-    assert billed(lake) == largest_remainder("0.0000000002", weights)
-    assert billed(lake)["a"] == Decimal("1E-10")
-    assert billed(lake)["b"] == Decimal("1E-10")
-    assert billed(lake)["c"] == Decimal(0)
+    assert billed(lake) == group_split("0.0000000002", weights)
+    assert billed(lake) == {"a": Decimal("2E-10"), "b": Decimal(0), "c": Decimal(0)}
+
+
+def test_cell_split_across_groups_is_largest_remainder(lake: LocalLake, attribute: Attribute) -> None:
+    # One daily cell over three hourly groups with 1, 1 and 1 tokens: 10 quanta split 4, 3, 3.
+    write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 00:00", "0.0000000010", hours=24, tokens=3)])
+    write_invocations(
+        lake,
+        [
+            invocation("late", "2026-01-05 12:00", input_tokens=1),
+            invocation("early", "2026-01-05 01:00", input_tokens=1),
+            invocation("middle", "2026-01-05 06:00", input_tokens=1),
+        ],
+    )
+
+    attribute()
+
+    # Groups are numbered by hour, so the 01:00 group wins the tie on remainder.
+    assert billed(lake) == {"early": Decimal("4E-10"), "middle": Decimal("3E-10"), "late": Decimal("3E-10")}
+    assert billed(lake) == largest_remainder("0.0000000010", {"early": 1, "middle": 1, "late": 1})
 
 
 def test_evenly_divided_cell_has_no_leftover(lake: LocalLake, attribute: Attribute) -> None:
@@ -89,7 +124,7 @@ def test_large_cell_cost_is_exact(lake: LocalLake, attribute: Attribute) -> None
 
     attribute()
 
-    assert billed(lake) == largest_remainder("98765432.0123456789", weights)
+    assert billed(lake) == group_split("98765432.0123456789", weights)
 
 
 def test_negative_cell_cost_is_split(lake: LocalLake, attribute: Attribute) -> None:
@@ -166,8 +201,8 @@ def test_token_classes_split_separately(lake: LocalLake, attribute: Attribute) -
     assert rows["a"]["cache_read_cost"] == Decimal("0")
     assert rows["b"]["cache_read_cost"] == Decimal("0.03")
     # 5-minute writes are cache_write_tokens minus the 1-hour share: a has 100, b has 200.
-    assert rows["a"]["cache_write_cost"] == Decimal("0.1333333333") + Decimal("0.6")
-    assert rows["b"]["cache_write_cost"] == Decimal("0.2666666667") + Decimal("0.3")
+    assert rows["a"]["cache_write_cost"] == Decimal("0.1333333334") + Decimal("0.6")
+    assert rows["b"]["cache_write_cost"] == Decimal("0.2666666666") + Decimal("0.3")
     assert rows["a"]["billed_cost"] + rows["b"]["billed_cost"] == Decimal("3.13")
     assert rows["a"]["matched_cells"] == 4
     assert rows["b"]["matched_cells"] == 5

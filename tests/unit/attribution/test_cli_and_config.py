@@ -46,11 +46,12 @@ def test_attribute_command_rejects_bad_period(tmp_path: Path, capsys: pytest.Cap
     assert "invalid billing period '2026-13'" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("skewed_bill_total")
 def test_attribute_command_fails_on_mismatch(lake: LocalLake, capsys: pytest.CaptureFixture[str]) -> None:
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "1.00")])
     write_invocations(
         lake,
-        [invocation("dup", "2026-01-05 10:01", input_tokens=1), invocation("dup", "2026-01-05 10:02", input_tokens=1)],
+        [invocation("a", "2026-01-05 10:01", input_tokens=1), invocation("b", "2026-01-05 10:02", input_tokens=1)],
     )
 
     status = main(["attribute", "--period", "2026-01", "--lake", str(lake.root), "--quiet"])

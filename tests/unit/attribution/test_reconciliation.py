@@ -82,20 +82,17 @@ def test_period_boundary_requests_stay_in_their_period(lake: LocalLake, attribut
     ]
 
 
-def test_duplicate_request_ids_fail_reconciliation(lake: LocalLake, attribute: Attribute) -> None:
+def test_mismatch_fails_and_keeps_previous_costs(
+    lake: LocalLake, attribute: Attribute, request: pytest.FixtureRequest
+) -> None:
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "1.00")])
     write_invocations(lake, [invocation("same", "2026-01-05 10:01", input_tokens=1)])
     attribute()
     before = lake.query("SELECT request_id, billed_cost FROM request_costs").to_pylist()
-    write_invocations(
-        lake,
-        [
-            invocation("same", "2026-01-05 10:01", input_tokens=1),
-            invocation("same", "2026-01-05 10:02", input_tokens=1),
-        ],
-    )
+    write_invocations(lake, [invocation("other", "2026-01-05 10:02", input_tokens=1)])
+    request.getfixturevalue("skewed_bill_total")
 
-    with pytest.raises(ReconciliationError, match="billing period 2026-01"):
+    with pytest.raises(ReconciliationError, match=r"billing period 2026-01: .*difference -1E-10"):
         attribute()
 
     assert lake.query("SELECT request_id, billed_cost FROM request_costs").to_pylist() == before

@@ -1,7 +1,8 @@
 """Attribute one billing period: allocate the bill to requests, keep the remainder, derive unit costs.
 
-Every step is a Trino SQL file run through the lake. The intermediate tables (model names, bill-line
-groups, price catalog, bill cells) are written first because later SQL reads them. Request costs and
+Every step is a Trino SQL file run through the lake. The intermediate tables (usage groups, model
+names, bill-line groups, price catalog, bill cells, group costs) are written first because later SQL
+reads them. Request costs and
 remainder are checked against the bill before they are published. A period whose totals do not
 reconcile therefore keeps its previous request costs, remainder and unit costs.
 """
@@ -53,9 +54,20 @@ def _partition(period: BillingPeriod) -> dict[str, str]:
     return {"billing_period": str(period)}
 
 
+def write_usage_groups(lake: Lake, period: BillingPeriod) -> pa.Table:
+    """Group the period's requests by the keys that decide their bill cells and write ``attribution_usage_groups``.
+
+    No other attribution step before request_costs reads invocations row by row, because the model
+    names, price keys and bill cells all come from the groups.
+    """
+    groups = lake.query(load_query("attribution_usage_groups"), period.request_window())
+    lake.write_partition("attribution_usage_groups", _partition(period), groups)
+    return groups
+
+
 def write_model_aliases(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
     """Map every model name of the period's bill and requests to its model id and write ``model_aliases``."""
-    names = lake.query(load_query("model_names_used"), [str(period), period.start.isoformat(), period.end.isoformat()])
+    names = lake.query(load_query("model_names_used"), [str(period), str(period)])
     aliases = load_model_names(config.attribution.model_names).alias_table(names.column("name").to_pylist())
     lake.write_partition("model_aliases", _partition(period), aliases)
     return aliases
@@ -83,7 +95,7 @@ def write_price_catalog(lake: Lake, config: GovernanceConfig, period: BillingPer
         *bill_rates(rates, str(period), config.currency),
         *load_list_prices(),
     ]
-    keys = lake.query(load_query("attribution_price_keys"), [str(period), *period.request_window()])
+    keys = lake.query(load_query("attribution_price_keys"), [str(period)])
     catalog = PriceCatalog(entries, config.currency).daily_table(keys, period.days())
     lake.write_partition("price_catalog", _partition(period), catalog)
     return catalog
@@ -91,10 +103,17 @@ def write_price_catalog(lake: Lake, config: GovernanceConfig, period: BillingPer
 
 def write_cells(lake: Lake, config: GovernanceConfig, period: BillingPeriod) -> pa.Table:
     """Match requests to bill cells, record estimates and divergence, and write ``attribution_cells``."""
-    params = [str(period), *period.request_window(), str(config.attribution.divergence_tolerance_share)]
+    params = [str(period), str(config.attribution.divergence_tolerance_share)]
     cells = lake.query(load_query("attribution_cells"), params)
     lake.write_partition("attribution_cells", _partition(period), cells)
     return cells
+
+
+def write_group_costs(lake: Lake, period: BillingPeriod) -> pa.Table:
+    """Allocate each bill cell to its matched usage groups and write ``attribution_group_costs``."""
+    group_costs = lake.query(load_query("attribution_group_costs"), [str(period)])
+    lake.write_partition("attribution_group_costs", _partition(period), group_costs)
+    return group_costs
 
 
 def reconcile(
@@ -137,14 +156,16 @@ def attribute_period(
     cost_column = config.attribution.cost_column
     logger.info("attribution started", extra={"billing_period": str(period), "cost_column": cost_column})
 
+    write_usage_groups(lake, period)
     write_model_aliases(lake, config, period)
     write_bill_lines(lake, config, period)
     write_price_catalog(lake, config, period)
     cells = write_cells(lake, config, period)
+    write_group_costs(lake, period)
 
     folder = lake.staging_dir()
     try:
-        staged = stage_request_costs(lake, period, cells, folder, slice_requests)
+        staged = stage_request_costs(lake, period, folder, slice_requests)
         remainder = lake.query(load_query("attribution_remainder"), [str(period)])
         total = lake.query(load_query("genai_cost_total"), [cost_column, str(period)])
         bill_total = to_money(total.column("total_cost")[0].as_py())

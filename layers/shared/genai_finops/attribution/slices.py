@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -53,15 +54,14 @@ class StagedRequestCosts:
         self.unpriced_requests += int(pc.sum(pc.invert(slice_costs.column("priced"))).as_py() or 0)
 
 
-def request_slices(lake: Lake, period: BillingPeriod, cells: pa.Table, slice_requests: int) -> list[list[str]]:
+def request_slices(lake: Lake, period: BillingPeriod, slice_requests: int) -> list[list[str]]:
     """Cut the period into runs of whole UTC days holding at most ``slice_requests`` requests each.
 
-    Cells of hourly or daily bills never span two days, so the requests of one run of days can be
-    allocated on their own. A day with more requests than the limit is a slice by itself. A period with
-    a monthly bill line is one slice, because its cells span the whole month.
+    Bill cells are allocated to hourly usage groups first (attribution_group_costs), and a group's
+    share is split among the group's own requests only. So the requests of one run of days can be
+    allocated on their own, whatever the bill's granularity. A day with more requests than the limit
+    is a slice by itself.
     """
-    if cells.num_rows > 0 and "month" in set(cells.column("grain").to_pylist()):
-        return [period.request_window()]
     counts = lake.query(load_query("request_counts_by_day"), period.request_window()[:2])
     slices: list[list[str]] = []
     first: dt.date | None = None
@@ -81,12 +81,22 @@ def request_slices(lake: Lake, period: BillingPeriod, cells: pa.Table, slice_req
     return slices
 
 
-def stage_request_costs(
-    lake: Lake, period: BillingPeriod, cells: pa.Table, folder: Path, slice_requests: int
-) -> StagedRequestCosts:
-    """Compute ``request_costs`` slice by slice into Parquet files under ``folder``."""
+def stage_request_costs(lake: Lake, period: BillingPeriod, folder: Path, slice_requests: int) -> StagedRequestCosts:
+    """Compute ``request_costs`` slice by slice into Parquet files under ``folder``.
+
+    One slice is written to Parquet on a second thread while the query of the next one runs, because
+    both release the GIL. At most two slices are in memory at a time.
+    """
     staged = StagedRequestCosts()
     sql = load_query("request_costs")
-    for window in request_slices(lake, period, cells, slice_requests):
-        staged.add(lake.query(sql, [str(period), *window]), folder)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-costs-writer") as writer:
+        pending: Future[None] | None = None
+        for window in request_slices(lake, period, slice_requests):
+            # The window's four bounds appear twice: once for the leftover pass, once for the rows.
+            costs = lake.query(sql, [str(period), *window, *window])
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(staged.add, costs, folder)
+        if pending is not None:
+            pending.result()
     return staged

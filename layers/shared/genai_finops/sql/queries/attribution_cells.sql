@@ -11,9 +11,9 @@
 --   also takes geo requests. A request whose
 --   profile (or principal) has a cell of its own matches only that cell; the others match the cell
 --   without one. Requests carry no tier, so every tier's cell of the same keys matches.
--- Parameters: billing period, first partition date, end partition date (exclusive), period start,
--- period end (UTC, exclusive), divergence tolerance share. The request bounds are placeholders in the
--- WHERE clause itself so that DuckDB and Athena prune invocations partitions by date.
+-- Requests are matched as whole usage groups (attribution_usage_groups): every request of a group has
+-- the same keys, so it matches the same cells.
+-- Parameters: billing period, divergence tolerance share.
 WITH params AS (
     SELECT
         CAST(? AS VARCHAR) AS billing_period
@@ -67,34 +67,36 @@ account_grain AS (
     FROM cells
     GROUP BY usage_account_id
 ),
-requests AS (
+usage_groups AS (
     SELECT
-        i.request_id,
-        i.account_id,
-        i.region,
-        i.route,
-        i.inference_profile_id,
-        i.principal,
-        coalesce(a.model_id, i.model) AS model_id,
-        CAST(i.timestamp AT TIME ZONE 'UTC' AS DATE) AS day,
+        u.group_id,
+        u.account_id,
+        u.region,
+        u.route,
+        u.inference_profile_id,
+        u.principal,
+        coalesce(a.model_id, u.model) AS model_id,
+        u.day,
         CASE g.grain_rank
-            WHEN 1 THEN date_trunc('hour', i.timestamp AT TIME ZONE 'UTC')
-            WHEN 2 THEN date_trunc('day', i.timestamp AT TIME ZONE 'UTC')
-            ELSE date_trunc('month', i.timestamp AT TIME ZONE 'UTC')
+            WHEN 1 THEN u.hour
+            WHEN 2 THEN date_trunc('day', u.hour)
+            ELSE date_trunc('month', u.hour)
         END AS bucket,
-        coalesce(i.input_tokens, 0) AS input_tokens,
-        coalesce(i.output_tokens, 0) AS output_tokens,
-        coalesce(i.cache_read_tokens, 0) AS cache_read_tokens,
-        greatest(coalesce(i.cache_write_tokens, 0) - coalesce(i.cache_write_1h_tokens, 0), 0) AS cache_write_5m_tokens,
-        coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens
-    FROM invocations AS i
+        u.input_tokens,
+        u.input_requests,
+        u.output_tokens,
+        u.output_requests,
+        u.cache_read_tokens,
+        u.cache_read_requests,
+        u.cache_write_tokens,
+        u.cache_write_requests,
+        u.cache_write_1h_tokens,
+        u.cache_write_1h_requests
+    FROM attribution_usage_groups AS u
     CROSS JOIN params AS p
-    JOIN account_grain AS g ON g.usage_account_id = i.account_id
-    LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = i.model
-    WHERE i.date >= CAST(? AS VARCHAR)
-        AND i.date < CAST(? AS VARCHAR)
-        AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
-        AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
+    JOIN account_grain AS g ON g.usage_account_id = u.account_id
+    LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = u.model
+    WHERE u.billing_period = p.billing_period
 ),
 request_tokens AS (
     SELECT
@@ -104,10 +106,17 @@ request_tokens AS (
             WHEN 'input' THEN r.input_tokens
             WHEN 'output' THEN r.output_tokens
             WHEN 'cache_read' THEN r.cache_read_tokens
-            WHEN 'cache_write' THEN r.cache_write_5m_tokens
+            WHEN 'cache_write' THEN r.cache_write_tokens
             ELSE r.cache_write_1h_tokens
-        END AS weight
-    FROM requests AS r
+        END AS weight,
+        CASE c.token_class
+            WHEN 'input' THEN r.input_requests
+            WHEN 'output' THEN r.output_requests
+            WHEN 'cache_read' THEN r.cache_read_requests
+            WHEN 'cache_write' THEN r.cache_write_requests
+            ELSE r.cache_write_1h_requests
+        END AS weighted_requests
+    FROM usage_groups AS r
     CROSS JOIN (VALUES ('input'), ('output'), ('cache_read'), ('cache_write'), ('cache_write_1h')) AS c (token_class)
 ),
 -- A cell with an inference profile is matched by the profile, not the model: the profile fixes the
@@ -154,7 +163,7 @@ with_principal AS (
 matches AS (
     SELECT
         c.cell_id,
-        t.request_id,
+        t.weighted_requests,
         t.weight,
         t.day,
         c.model_id,
@@ -186,7 +195,7 @@ match_groups AS (
         tier,
         price_region,
         price_route,
-        count(*) AS matched_requests,
+        sum(weighted_requests) AS matched_requests,
         sum(weight) AS matched_tokens
     FROM matches
     GROUP BY cell_id, day, model_id, token_class, tier, price_region, price_route
@@ -215,7 +224,7 @@ match_stats AS (
 ),
 logged_regions AS (
     SELECT DISTINCT account_id, region
-    FROM requests
+    FROM usage_groups
 ),
 scored AS (
     SELECT

@@ -1,9 +1,10 @@
--- Distinct model names in one billing period's bill lines and requests, to map to model ids.
--- Parameters: billing period, first partition date, end partition date (exclusive).
+-- Distinct model names in one billing period's bill lines and requests, to map to model ids. The
+-- requests' names come from attribution_usage_groups, which holds one row per model and hour.
+-- Parameters: billing period, billing period.
 SELECT DISTINCT model AS name
 FROM cost_lines
 WHERE billing_period = CAST(? AS VARCHAR) AND model IS NOT NULL
 UNION
 SELECT DISTINCT model AS name
-FROM invocations
-WHERE date >= CAST(? AS VARCHAR) AND date < CAST(? AS VARCHAR) AND model IS NOT NULL
+FROM attribution_usage_groups
+WHERE billing_period = CAST(? AS VARCHAR) AND model IS NOT NULL

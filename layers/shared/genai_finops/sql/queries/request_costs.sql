@@ -1,15 +1,22 @@
 -- Every invocation request of one billing period with its estimated cost, its share of the bill and
 -- which of the two counts.
 --
--- Allocation: each allocated cell of attribution_cells is split across its matched requests in
--- proportion to their tokens of the cell's token class, exactly, with the largest-remainder method at
--- the money quantum 1e-10. A request gets floor(units * weight / total weight) quanta. The quanta left
--- over go one each to the requests with the largest remainders, ties to the smaller request id.
--- The matching rules are the ones in attribution_cells.sql and must stay identical.
+-- Allocation: attribution_group_costs has each usage group's share of the bill per token class.
+-- Within a group, that share is split across the group's requests in proportion to their tokens of
+-- the class, exactly, at the money quantum 1e-10. A request gets floor(units * weight / group weight)
+-- quanta. The quanta left over, fewer than the group's requests with tokens of the class, go to the
+-- group's first such request by request id. So request shares add up to the group share, and the
+-- group shares to the bill. One aggregate finds the leftovers; no window or sort over requests is
+-- needed, which is what keeps allocation fast on large months.
 --
--- The integer quotient is computed portably: Athena rounds decimal division half up and DuckDB divides
--- decimals in double precision, so a first quotient can be off. Two correction steps on the exact
--- decimal remainder make it the true floor in both engines for cell costs below 1e9 in the money unit.
+-- The integer quotient is exact in both engines. For each group and class, units = a * weight + b with
+-- 0 <= b < weight, so floor(units * w / weight) = a * w + floor(b * w / weight). The second quotient is
+-- below w, so its first estimate in double precision (DuckDB) or rounded decimal division (Athena) is
+-- off by at most one, and one correction step on the exact decimal remainder makes it the true floor.
+--
+-- Requests join their group on the group keys. The nullable keys are compared through
+-- coalesce(key, '~none~'), a value no AWS identifier, model id or route contains, so that NULL
+-- matches NULL in both engines with a plain equi-join.
 --
 -- Parameters: billing period, first partition date, end partition date (exclusive), period start,
 -- period end (UTC, exclusive). The request bounds are placeholders in the WHERE clause itself, not
@@ -18,58 +25,268 @@ WITH params AS (
     SELECT
         CAST(? AS VARCHAR) AS billing_period
 ),
-cells AS (
+group_units AS (
     SELECT
-        c.cell_id,
-        c.usage_start AT TIME ZONE 'UTC' AS bucket,
-        c.usage_end AT TIME ZONE 'UTC' AS bucket_end,
-        CASE c.grain WHEN 'hour' THEN 1 WHEN 'day' THEN 2 ELSE 3 END AS grain_rank,
-        c.usage_account_id,
-        c.region,
-        c.model_id,
-        c.token_class,
-        c.route,
-        c.inference_profile_id,
-        c.iam_principal,
-        c.cost,
-        c.matched_tokens,
-        c.reason,
-        -- Allocation works on integers: the cell cost in money quanta, its sign, and the matched tokens.
-        CAST(abs(c.cost) * 10000000000 AS DECIMAL(38, 0)) AS units,
-        CASE WHEN c.cost < 0 THEN -1 ELSE 1 END AS cost_sign,
-        -- The cell's matched tokens, found by the same matching rules. If they ever differed from the sum
-        -- of the matched weights, the shares would not add up to the cell cost and the reconciliation
-        -- check would fail.
-        CAST(c.matched_tokens AS DECIMAL(38, 0)) AS total_weight
-    FROM attribution_cells AS c
+        g.group_id,
+        g.hour AT TIME ZONE 'UTC' AS hour,
+        coalesce(g.account_id, '~none~') AS account_key,
+        coalesce(g.region, '~none~') AS region_key,
+        coalesce(g.model, '~none~') AS model_key,
+        coalesce(g.inference_profile_id, '~none~') AS profile_key,
+        coalesce(g.principal, '~none~') AS principal_key,
+        coalesce(g.route, '~none~') AS route_key,
+        g.model_id,
+        g.bill_through,
+        g.input_cells,
+        CAST(g.input_price * 10000000000 AS BIGINT) / 1000000 AS input_price_high,
+        CAST(g.input_price * 10000000000 AS BIGINT) % 1000000 AS input_price_low,
+        CAST(g.input_tokens AS DECIMAL(38, 0)) AS input_weight,
+        CASE WHEN g.input_cost < 0 THEN -1 ELSE 1 END AS input_sign,
+        CAST(abs(g.input_cost) * 10000000000 AS DECIMAL(38, 0)) AS input_units,
+        g.cache_read_cells,
+        CAST(g.cache_read_price * 10000000000 AS BIGINT) / 1000000 AS cache_read_price_high,
+        CAST(g.cache_read_price * 10000000000 AS BIGINT) % 1000000 AS cache_read_price_low,
+        CAST(g.cache_read_tokens AS DECIMAL(38, 0)) AS cache_read_weight,
+        CASE WHEN g.cache_read_cost < 0 THEN -1 ELSE 1 END AS cache_read_sign,
+        CAST(abs(g.cache_read_cost) * 10000000000 AS DECIMAL(38, 0)) AS cache_read_units,
+        g.cache_write_cells,
+        CAST(g.cache_write_price * 10000000000 AS BIGINT) / 1000000 AS cache_write_price_high,
+        CAST(g.cache_write_price * 10000000000 AS BIGINT) % 1000000 AS cache_write_price_low,
+        CAST(g.cache_write_tokens AS DECIMAL(38, 0)) AS cache_write_weight,
+        CASE WHEN g.cache_write_cost < 0 THEN -1 ELSE 1 END AS cache_write_sign,
+        CAST(abs(g.cache_write_cost) * 10000000000 AS DECIMAL(38, 0)) AS cache_write_units,
+        g.cache_write_1h_cells,
+        CAST(g.cache_write_1h_price * 10000000000 AS BIGINT) / 1000000 AS cache_write_1h_price_high,
+        CAST(g.cache_write_1h_price * 10000000000 AS BIGINT) % 1000000 AS cache_write_1h_price_low,
+        CAST(g.cache_write_1h_tokens AS DECIMAL(38, 0)) AS cache_write_1h_weight,
+        CASE WHEN g.cache_write_1h_cost < 0 THEN -1 ELSE 1 END AS cache_write_1h_sign,
+        CAST(abs(g.cache_write_1h_cost) * 10000000000 AS DECIMAL(38, 0)) AS cache_write_1h_units,
+        g.output_cells,
+        CAST(g.output_price * 10000000000 AS BIGINT) / 1000000 AS output_price_high,
+        CAST(g.output_price * 10000000000 AS BIGINT) % 1000000 AS output_price_low,
+        CAST(g.output_tokens AS DECIMAL(38, 0)) AS output_weight,
+        CASE WHEN g.output_cost < 0 THEN -1 ELSE 1 END AS output_sign,
+        CAST(abs(g.output_cost) * 10000000000 AS DECIMAL(38, 0)) AS output_units
+    FROM attribution_group_costs AS g
     CROSS JOIN params AS p
-    WHERE c.billing_period = p.billing_period
+    WHERE g.billing_period = p.billing_period
 ),
-account_grain AS (
-    SELECT usage_account_id, min(grain_rank) AS grain_rank
-    FROM cells
-    GROUP BY usage_account_id
-),
-bill_reached AS (
-    SELECT usage_account_id, model_id, max(bucket_end) AS bill_through
-    FROM cells
-    GROUP BY usage_account_id, model_id
-),
-standard_prices AS (
+group_first AS (
     SELECT
-        pc.day,
-        pc.model_id,
-        pc.region,
-        pc.route,
-        max(CASE WHEN pc.token_class = 'input' THEN pc.price_per_million END) AS input_price,
-        max(CASE WHEN pc.token_class = 'output' THEN pc.price_per_million END) AS output_price,
-        max(CASE WHEN pc.token_class = 'cache_read' THEN pc.price_per_million END) AS cache_read_price,
-        max(CASE WHEN pc.token_class = 'cache_write' THEN pc.price_per_million END) AS cache_write_price,
-        max(CASE WHEN pc.token_class = 'cache_write_1h' THEN pc.price_per_million END) AS cache_write_1h_price
-    FROM price_catalog AS pc
-    CROSS JOIN params AS p
-    WHERE pc.billing_period = p.billing_period AND pc.tier = 'standard'
-    GROUP BY pc.day, pc.model_id, pc.region, pc.route
+        u.*,
+        CAST(
+            floor(u.input_units / nullif(u.input_weight, 0)) AS DECIMAL(38, 0)
+        ) AS input_a0,
+        CAST(
+            floor(u.cache_read_units / nullif(u.cache_read_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_read_a0,
+        CAST(
+            floor(u.cache_write_units / nullif(u.cache_write_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_write_a0,
+        CAST(
+            floor(u.cache_write_1h_units / nullif(u.cache_write_1h_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_write_1h_a0,
+        CAST(
+            floor(u.output_units / nullif(u.output_weight, 0)) AS DECIMAL(38, 0)
+        ) AS output_a0
+    FROM group_units AS u
+),
+group_second AS (
+    SELECT
+        q.*,
+        q.input_a0 + CAST(
+            floor((q.input_units - q.input_a0 * q.input_weight) / nullif(q.input_weight, 0)) AS DECIMAL(38, 0)
+        ) AS input_a1,
+        q.cache_read_a0 + CAST(
+            floor((q.cache_read_units - q.cache_read_a0 * q.cache_read_weight) / nullif(q.cache_read_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_read_a1,
+        q.cache_write_a0 + CAST(
+            floor((q.cache_write_units - q.cache_write_a0 * q.cache_write_weight) / nullif(q.cache_write_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_write_a1,
+        q.cache_write_1h_a0 + CAST(
+            floor((q.cache_write_1h_units - q.cache_write_1h_a0 * q.cache_write_1h_weight) / nullif(q.cache_write_1h_weight, 0)) AS DECIMAL(38, 0)
+        ) AS cache_write_1h_a1,
+        q.output_a0 + CAST(
+            floor((q.output_units - q.output_a0 * q.output_weight) / nullif(q.output_weight, 0)) AS DECIMAL(38, 0)
+        ) AS output_a1
+    FROM group_first AS q
+),
+group_exact AS (
+    SELECT
+        q.*,
+        q.input_a1 + CASE
+            WHEN q.input_units - q.input_a1 * q.input_weight < 0 THEN -1
+            WHEN q.input_units - q.input_a1 * q.input_weight >= q.input_weight
+                THEN 1
+            ELSE 0
+        END AS input_a,
+        q.cache_read_a1 + CASE
+            WHEN q.cache_read_units - q.cache_read_a1 * q.cache_read_weight < 0 THEN -1
+            WHEN q.cache_read_units - q.cache_read_a1 * q.cache_read_weight >= q.cache_read_weight
+                THEN 1
+            ELSE 0
+        END AS cache_read_a,
+        q.cache_write_a1 + CASE
+            WHEN q.cache_write_units - q.cache_write_a1 * q.cache_write_weight < 0 THEN -1
+            WHEN q.cache_write_units - q.cache_write_a1 * q.cache_write_weight >= q.cache_write_weight
+                THEN 1
+            ELSE 0
+        END AS cache_write_a,
+        q.cache_write_1h_a1 + CASE
+            WHEN q.cache_write_1h_units - q.cache_write_1h_a1 * q.cache_write_1h_weight < 0 THEN -1
+            WHEN q.cache_write_1h_units - q.cache_write_1h_a1 * q.cache_write_1h_weight >= q.cache_write_1h_weight
+                THEN 1
+            ELSE 0
+        END AS cache_write_1h_a,
+        q.output_a1 + CASE
+            WHEN q.output_units - q.output_a1 * q.output_weight < 0 THEN -1
+            WHEN q.output_units - q.output_a1 * q.output_weight >= q.output_weight
+                THEN 1
+            ELSE 0
+        END AS output_a
+    FROM group_second AS q
+),
+groups_split AS (
+    SELECT
+        q.*,
+        q.input_units - q.input_a * q.input_weight AS input_b,
+        q.cache_read_units - q.cache_read_a * q.cache_read_weight AS cache_read_b,
+        q.cache_write_units - q.cache_write_a * q.cache_write_weight AS cache_write_b,
+        q.cache_write_1h_units - q.cache_write_1h_a * q.cache_write_1h_weight AS cache_write_1h_b,
+        q.output_units - q.output_a * q.output_weight AS output_b
+    FROM group_exact AS q
+),
+-- The leftovers need every floor of a group before any share is final, so a narrow pass over the
+-- requests (keys and tokens only) sums the floors per group first.
+narrow AS (
+    SELECT
+        i.request_id,
+        coalesce(i.input_tokens, 0) AS input_tokens,
+        coalesce(i.cache_read_tokens, 0) AS cache_read_tokens,
+        coalesce(i.cache_write_tokens, 0) AS cache_write_tokens,
+        coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens,
+        greatest(coalesce(i.cache_write_tokens, 0) - coalesce(i.cache_write_1h_tokens, 0), 0) AS cache_write_5m_tokens,
+        coalesce(i.output_tokens, 0) AS output_tokens,
+        g.*
+    FROM invocations AS i
+    JOIN groups_split AS g
+        ON g.hour = date_trunc('hour', i.timestamp AT TIME ZONE 'UTC')
+        AND g.account_key = coalesce(i.account_id, '~none~')
+        AND g.region_key = coalesce(i.region, '~none~')
+        AND g.model_key = coalesce(i.model, '~none~')
+        AND g.profile_key = coalesce(i.inference_profile_id, '~none~')
+        AND g.principal_key = coalesce(i.principal, '~none~')
+        AND g.route_key = coalesce(i.route, '~none~')
+    WHERE i.date >= CAST(? AS VARCHAR)
+        AND i.date < CAST(? AS VARCHAR)
+        AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
+        AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
+),
+narrow_floors_first AS (
+    SELECT
+        r.*,
+        CASE
+            WHEN r.input_tokens > 0 AND r.input_units > 0
+                THEN CAST(
+                    floor(r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) / r.input_weight) AS DECIMAL(38, 0)
+                )
+        END AS input_f0,
+        CASE
+            WHEN r.cache_read_tokens > 0 AND r.cache_read_units > 0
+                THEN CAST(
+                    floor(r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) / r.cache_read_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_read_f0,
+        CASE
+            WHEN r.cache_write_5m_tokens > 0 AND r.cache_write_units > 0
+                THEN CAST(
+                    floor(r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) / r.cache_write_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_write_f0,
+        CASE
+            WHEN r.cache_write_1h_tokens > 0 AND r.cache_write_1h_units > 0
+                THEN CAST(
+                    floor(r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) / r.cache_write_1h_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_write_1h_f0,
+        CASE
+            WHEN r.output_tokens > 0 AND r.output_units > 0
+                THEN CAST(
+                    floor(r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) / r.output_weight) AS DECIMAL(38, 0)
+                )
+        END AS output_f0
+    FROM narrow AS r
+),
+narrow_floors AS (
+    SELECT
+        r.*,
+        CASE
+            WHEN r.input_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.input_a * CAST(r.input_tokens AS DECIMAL(38, 0)) + r.input_f0 + CASE
+                WHEN r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) - r.input_f0 * r.input_weight < 0 THEN -1
+                WHEN r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) - r.input_f0 * r.input_weight >= r.input_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS input_floor,
+        CASE
+            WHEN r.cache_read_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_read_a * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) + r.cache_read_f0 + CASE
+                WHEN r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) - r.cache_read_f0 * r.cache_read_weight < 0 THEN -1
+                WHEN r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) - r.cache_read_f0 * r.cache_read_weight >= r.cache_read_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_read_floor,
+        CASE
+            WHEN r.cache_write_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_write_a * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) + r.cache_write_f0 + CASE
+                WHEN r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) - r.cache_write_f0 * r.cache_write_weight < 0 THEN -1
+                WHEN r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) - r.cache_write_f0 * r.cache_write_weight >= r.cache_write_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_write_floor,
+        CASE
+            WHEN r.cache_write_1h_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_write_1h_a * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) + r.cache_write_1h_f0 + CASE
+                WHEN r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) - r.cache_write_1h_f0 * r.cache_write_1h_weight < 0 THEN -1
+                WHEN r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) - r.cache_write_1h_f0 * r.cache_write_1h_weight >= r.cache_write_1h_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_write_1h_floor,
+        CASE
+            WHEN r.output_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.output_a * CAST(r.output_tokens AS DECIMAL(38, 0)) + r.output_f0 + CASE
+                WHEN r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) - r.output_f0 * r.output_weight < 0 THEN -1
+                WHEN r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) - r.output_f0 * r.output_weight >= r.output_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS output_floor
+    FROM narrow_floors_first AS r
+),
+leftovers AS (
+    SELECT
+        group_id,
+        min(input_units) - sum(input_floor) AS input_leftover,
+        min(CASE WHEN input_tokens > 0 THEN request_id END) AS input_first,
+        min(cache_read_units) - sum(cache_read_floor) AS cache_read_leftover,
+        min(CASE WHEN cache_read_tokens > 0 THEN request_id END) AS cache_read_first,
+        min(cache_write_units) - sum(cache_write_floor) AS cache_write_leftover,
+        min(CASE WHEN cache_write_5m_tokens > 0 THEN request_id END) AS cache_write_first,
+        min(cache_write_1h_units) - sum(cache_write_1h_floor) AS cache_write_1h_leftover,
+        min(CASE WHEN cache_write_1h_tokens > 0 THEN request_id END) AS cache_write_1h_first,
+        min(output_units) - sum(output_floor) AS output_leftover,
+        min(CASE WHEN output_tokens > 0 THEN request_id END) AS output_first
+    FROM narrow_floors
+    GROUP BY group_id
+),
+groups_final AS (
+    SELECT g.*, l.input_leftover, l.input_first, l.cache_read_leftover, l.cache_read_first, l.cache_write_leftover, l.cache_write_first, l.cache_write_1h_leftover, l.cache_write_1h_first, l.output_leftover, l.output_first
+    FROM groups_split AS g
+    LEFT JOIN leftovers AS l ON l.group_id = g.group_id
 ),
 logged AS (
     SELECT
@@ -79,7 +296,7 @@ logged AS (
         i.account_id,
         i.region,
         i.model,
-        coalesce(a.model_id, i.model) AS model_id,
+        coalesce(g.model_id, i.model) AS model_id,
         i.inference_profile_id,
         i.route,
         i.principal,
@@ -95,288 +312,215 @@ logged AS (
         coalesce(i.cache_write_1h_tokens, 0) AS cache_write_1h_tokens,
         greatest(coalesce(i.cache_write_tokens, 0) - coalesce(i.cache_write_1h_tokens, 0), 0) AS cache_write_5m_tokens,
         coalesce(i.output_tokens, 0) AS output_tokens,
-        CAST(i.timestamp AT TIME ZONE 'UTC' AS DATE) AS day,
-        CASE g.grain_rank
-            WHEN 1 THEN date_trunc('hour', i.timestamp AT TIME ZONE 'UTC')
-            WHEN 2 THEN date_trunc('day', i.timestamp AT TIME ZONE 'UTC')
-            WHEN 3 THEN date_trunc('month', i.timestamp AT TIME ZONE 'UTC')
-        END AS bucket
+        g.group_id,
+        g.bill_through,
+        g.input_cells, g.input_price_high, g.input_price_low, g.input_weight, g.input_sign, g.input_units, g.input_a, g.input_b, g.input_leftover, g.input_first,
+        g.cache_read_cells, g.cache_read_price_high, g.cache_read_price_low, g.cache_read_weight, g.cache_read_sign, g.cache_read_units, g.cache_read_a, g.cache_read_b, g.cache_read_leftover, g.cache_read_first,
+        g.cache_write_cells, g.cache_write_price_high, g.cache_write_price_low, g.cache_write_weight, g.cache_write_sign, g.cache_write_units, g.cache_write_a, g.cache_write_b, g.cache_write_leftover, g.cache_write_first,
+        g.cache_write_1h_cells, g.cache_write_1h_price_high, g.cache_write_1h_price_low, g.cache_write_1h_weight, g.cache_write_1h_sign, g.cache_write_1h_units, g.cache_write_1h_a, g.cache_write_1h_b, g.cache_write_1h_leftover, g.cache_write_1h_first,
+        g.output_cells, g.output_price_high, g.output_price_low, g.output_weight, g.output_sign, g.output_units, g.output_a, g.output_b, g.output_leftover, g.output_first
     FROM invocations AS i
-    CROSS JOIN params AS p
-    LEFT JOIN account_grain AS g ON g.usage_account_id = i.account_id
-    LEFT JOIN model_aliases AS a ON a.billing_period = p.billing_period AND a.name = i.model
+    LEFT JOIN groups_final AS g
+        ON g.hour = date_trunc('hour', i.timestamp AT TIME ZONE 'UTC')
+        AND g.account_key = coalesce(i.account_id, '~none~')
+        AND g.region_key = coalesce(i.region, '~none~')
+        AND g.model_key = coalesce(i.model, '~none~')
+        AND g.profile_key = coalesce(i.inference_profile_id, '~none~')
+        AND g.principal_key = coalesce(i.principal, '~none~')
+        AND g.route_key = coalesce(i.route, '~none~')
     WHERE i.date >= CAST(? AS VARCHAR)
         AND i.date < CAST(? AS VARCHAR)
         AND i.timestamp AT TIME ZONE 'UTC' >= CAST(? AS TIMESTAMP)
         AND i.timestamp AT TIME ZONE 'UTC' < CAST(? AS TIMESTAMP)
 ),
--- Estimates price each token class at the standard tier. A class with tokens and no price is NULL, and
--- NULL propagates through the sum, so an unpriced request is never costed at zero.
-requests AS (
+floors_first AS (
     SELECT
         r.*,
         CASE
-            WHEN r.input_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
-            ELSE CAST(
-                CAST(r.input_tokens AS DECIMAL(20, 0)) * CAST(sp.input_price AS DECIMAL(18, 10))
-                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
-            )
-        END AS estimated_input_cost,
+            WHEN r.input_tokens > 0 AND r.input_units > 0
+                THEN CAST(
+                    floor(r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) / r.input_weight) AS DECIMAL(38, 0)
+                )
+        END AS input_f0,
         CASE
-            WHEN r.cache_read_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
-            ELSE CAST(
-                CAST(r.cache_read_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_read_price AS DECIMAL(18, 10))
-                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
-            )
-        END AS estimated_cache_read_cost,
+            WHEN r.cache_read_tokens > 0 AND r.cache_read_units > 0
+                THEN CAST(
+                    floor(r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) / r.cache_read_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_read_f0,
         CASE
-            WHEN r.cache_write_5m_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
+            WHEN r.cache_write_5m_tokens > 0 AND r.cache_write_units > 0
+                THEN CAST(
+                    floor(r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) / r.cache_write_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_write_f0,
+        CASE
+            WHEN r.cache_write_1h_tokens > 0 AND r.cache_write_1h_units > 0
+                THEN CAST(
+                    floor(r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) / r.cache_write_1h_weight) AS DECIMAL(38, 0)
+                )
+        END AS cache_write_1h_f0,
+        CASE
+            WHEN r.output_tokens > 0 AND r.output_units > 0
+                THEN CAST(
+                    floor(r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) / r.output_weight) AS DECIMAL(38, 0)
+                )
+        END AS output_f0
+    FROM logged AS r
+),
+floors AS (
+    SELECT
+        r.*,
+        CASE
+            WHEN r.input_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.input_a * CAST(r.input_tokens AS DECIMAL(38, 0)) + r.input_f0 + CASE
+                WHEN r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) - r.input_f0 * r.input_weight < 0 THEN -1
+                WHEN r.input_b * CAST(r.input_tokens AS DECIMAL(38, 0)) - r.input_f0 * r.input_weight >= r.input_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS input_floor,
+        CASE
+            WHEN r.cache_read_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_read_a * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) + r.cache_read_f0 + CASE
+                WHEN r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) - r.cache_read_f0 * r.cache_read_weight < 0 THEN -1
+                WHEN r.cache_read_b * CAST(r.cache_read_tokens AS DECIMAL(38, 0)) - r.cache_read_f0 * r.cache_read_weight >= r.cache_read_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_read_floor,
+        CASE
+            WHEN r.cache_write_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_write_a * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) + r.cache_write_f0 + CASE
+                WHEN r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) - r.cache_write_f0 * r.cache_write_weight < 0 THEN -1
+                WHEN r.cache_write_b * CAST(r.cache_write_5m_tokens AS DECIMAL(38, 0)) - r.cache_write_f0 * r.cache_write_weight >= r.cache_write_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_write_floor,
+        CASE
+            WHEN r.cache_write_1h_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.cache_write_1h_a * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) + r.cache_write_1h_f0 + CASE
+                WHEN r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) - r.cache_write_1h_f0 * r.cache_write_1h_weight < 0 THEN -1
+                WHEN r.cache_write_1h_b * CAST(r.cache_write_1h_tokens AS DECIMAL(38, 0)) - r.cache_write_1h_f0 * r.cache_write_1h_weight >= r.cache_write_1h_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS cache_write_1h_floor,
+        CASE
+            WHEN r.output_f0 IS NULL THEN CAST(0 AS DECIMAL(38, 0))
+            ELSE r.output_a * CAST(r.output_tokens AS DECIMAL(38, 0)) + r.output_f0 + CASE
+                WHEN r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) - r.output_f0 * r.output_weight < 0 THEN -1
+                WHEN r.output_b * CAST(r.output_tokens AS DECIMAL(38, 0)) - r.output_f0 * r.output_weight >= r.output_weight
+                    THEN 1
+                ELSE 0
+            END
+        END AS output_floor
+    FROM floors_first AS r
+),
+shared AS (
+    SELECT
+        r.*,
+        CASE
+            WHEN r.input_tokens = 0 OR r.input_units IS NULL THEN CAST(0 AS DECIMAL(38, 10))
             ELSE CAST(
-                CAST(r.cache_write_5m_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_write_price AS DECIMAL(18, 10))
-                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
+                CAST(
+                    r.input_sign * (r.input_floor + CASE WHEN r.request_id = r.input_first THEN r.input_leftover ELSE 0 END)
+                    AS DECIMAL(38, 0)
+                ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
             )
+        END AS input_share,
+        CASE
+            WHEN r.cache_read_tokens = 0 OR r.cache_read_units IS NULL THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(
+                    r.cache_read_sign * (r.cache_read_floor + CASE WHEN r.request_id = r.cache_read_first THEN r.cache_read_leftover ELSE 0 END)
+                    AS DECIMAL(38, 0)
+                ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+            )
+        END AS cache_read_share,
+        CASE
+            WHEN r.cache_write_5m_tokens = 0 OR r.cache_write_units IS NULL THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(
+                    r.cache_write_sign * (r.cache_write_floor + CASE WHEN r.request_id = r.cache_write_first THEN r.cache_write_leftover ELSE 0 END)
+                    AS DECIMAL(38, 0)
+                ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+            )
+        END AS cache_write_share,
+        CASE
+            WHEN r.cache_write_1h_tokens = 0 OR r.cache_write_1h_units IS NULL THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(
+                    r.cache_write_1h_sign * (r.cache_write_1h_floor + CASE WHEN r.request_id = r.cache_write_1h_first THEN r.cache_write_1h_leftover ELSE 0 END)
+                    AS DECIMAL(38, 0)
+                ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+            )
+        END AS cache_write_1h_share,
+        CASE
+            WHEN r.output_tokens = 0 OR r.output_units IS NULL THEN CAST(0 AS DECIMAL(38, 10))
+            ELSE CAST(
+                CAST(
+                    r.output_sign * (r.output_floor + CASE WHEN r.request_id = r.output_first THEN r.output_leftover ELSE 0 END)
+                    AS DECIMAL(38, 0)
+                ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+            )
+        END AS output_share,
+        CASE
+            WHEN r.input_tokens = 0 THEN CAST(0 AS BIGINT)
+            ELSE CAST(r.input_tokens AS BIGINT) * CAST(r.input_price_high AS BIGINT)
+                + (CAST(r.input_tokens AS BIGINT) * CAST(r.input_price_low AS BIGINT) + 500000) / 1000000
+        END AS estimated_input_quanta,
+        CASE
+            WHEN r.cache_read_tokens = 0 THEN CAST(0 AS BIGINT)
+            ELSE CAST(r.cache_read_tokens AS BIGINT) * CAST(r.cache_read_price_high AS BIGINT)
+                + (CAST(r.cache_read_tokens AS BIGINT) * CAST(r.cache_read_price_low AS BIGINT) + 500000) / 1000000
+        END AS estimated_cache_read_quanta,
+        CASE
+            WHEN r.cache_write_5m_tokens = 0 THEN CAST(0 AS BIGINT)
+            ELSE CAST(r.cache_write_5m_tokens AS BIGINT) * CAST(r.cache_write_price_high AS BIGINT)
+                + (CAST(r.cache_write_5m_tokens AS BIGINT) * CAST(r.cache_write_price_low AS BIGINT) + 500000) / 1000000
         END
         + CASE
-            WHEN r.cache_write_1h_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
-            ELSE CAST(
-                CAST(r.cache_write_1h_tokens AS DECIMAL(20, 0)) * CAST(sp.cache_write_1h_price AS DECIMAL(18, 10))
-                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
-            )
-        END AS estimated_cache_write_cost,
+            WHEN r.cache_write_1h_tokens = 0 THEN CAST(0 AS BIGINT)
+            ELSE CAST(r.cache_write_1h_tokens AS BIGINT) * CAST(r.cache_write_1h_price_high AS BIGINT)
+                + (CAST(r.cache_write_1h_tokens AS BIGINT) * CAST(r.cache_write_1h_price_low AS BIGINT) + 500000) / 1000000
+        END AS estimated_cache_write_quanta,
         CASE
-            WHEN r.output_tokens = 0 THEN CAST(0 AS DECIMAL(38, 10))
-            ELSE CAST(
-                CAST(r.output_tokens AS DECIMAL(20, 0)) * CAST(sp.output_price AS DECIMAL(18, 10))
-                * CAST(0.000001 AS DECIMAL(7, 6)) AS DECIMAL(38, 10)
-            )
-        END AS estimated_output_cost
-    FROM logged AS r
-    LEFT JOIN standard_prices AS sp
-        ON sp.day = r.day
-        AND sp.model_id = r.model_id
-        AND sp.region = coalesce(r.region, '*')
-        AND sp.route = coalesce(r.route, '*')
-),
-request_tokens AS (
-    SELECT
-        r.request_id,
-        r.account_id,
-        r.region,
-        r.route,
-        r.inference_profile_id,
-        r.principal,
-        r.model_id,
-        r.day,
-        r.bucket,
-        c.token_class,
-        CASE c.token_class
-            WHEN 'input' THEN r.input_tokens
-            WHEN 'output' THEN r.output_tokens
-            WHEN 'cache_read' THEN r.cache_read_tokens
-            WHEN 'cache_write' THEN r.cache_write_5m_tokens
-            ELSE r.cache_write_1h_tokens
-        END AS weight
-    FROM requests AS r
-    CROSS JOIN (VALUES ('input'), ('output'), ('cache_read'), ('cache_write'), ('cache_write_1h')) AS c (token_class)
-),
-positive_tokens AS (
-    SELECT *
-    FROM request_tokens
-    WHERE weight > 0
-),
--- A cell with an inference profile is matched by the profile, not the model: the profile fixes the
--- model, and its ARN is what the invocation log and the bill share. match_model is '' for such cells.
-profile_keys AS (
-    SELECT DISTINCT bucket, usage_account_id, region, token_class, inference_profile_id
-    FROM cells
-    WHERE inference_profile_id IS NOT NULL
-),
-principal_keys AS (
-    SELECT DISTINCT
-        bucket, usage_account_id, region, token_class, iam_principal,
-        coalesce(inference_profile_id, '') AS profile_key,
-        CASE WHEN inference_profile_id IS NULL THEN model_id ELSE '' END AS match_model
-    FROM cells
-    WHERE iam_principal IS NOT NULL
-),
-with_profile AS (
-    SELECT
-        t.*,
-        k.inference_profile_id AS matched_profile,
-        CASE WHEN k.inference_profile_id IS NULL THEN t.model_id ELSE '' END AS match_model
-    FROM positive_tokens AS t
-    LEFT JOIN profile_keys AS k
-        ON k.bucket = t.bucket
-        AND k.usage_account_id = t.account_id
-        AND k.region = t.region
-        AND k.token_class = t.token_class
-        AND k.inference_profile_id = t.inference_profile_id
-),
-with_principal AS (
-    SELECT t.*, k.iam_principal AS matched_principal
-    FROM with_profile AS t
-    LEFT JOIN principal_keys AS k
-        ON k.bucket = t.bucket
-        AND k.usage_account_id = t.account_id
-        AND k.region = t.region
-        AND k.match_model = t.match_model
-        AND k.token_class = t.token_class
-        AND k.profile_key = coalesce(t.matched_profile, '')
-        AND k.iam_principal = t.principal
-),
-matches AS (
-    SELECT
-        c.cell_id,
-        c.cost_sign,
-        t.request_id,
-        t.token_class,
-        c.units,
-        CAST(t.weight AS DECIMAL(38, 0)) AS weight,
-        c.total_weight
-    FROM with_principal AS t
-    JOIN cells AS c
-        ON c.bucket = t.bucket
-        AND c.usage_account_id = t.account_id
-        AND c.region = t.region
-        AND CASE WHEN c.inference_profile_id IS NULL THEN c.model_id ELSE '' END = t.match_model
-        AND c.token_class = t.token_class
-        AND coalesce(c.inference_profile_id, '') = coalesce(t.matched_profile, '')
-        AND coalesce(c.iam_principal, '') = coalesce(t.matched_principal, '')
-        -- Geographic cross-region calls are billed under the in-region usage type, so an in_region cell
-        -- also takes geo requests. Only global routing has a usage type of its own.
-        AND (c.route IS NULL OR c.route = t.route OR (c.route = 'in_region' AND t.route = 'geo'))
-    WHERE c.reason IS NULL
-),
-quotient_first AS (
-    SELECT
-        m.*,
-        m.units * m.weight AS scaled,
-        CAST(floor(m.units * m.weight / m.total_weight) AS DECIMAL(38, 0)) AS q0
-    FROM matches AS m
-),
-quotient_second AS (
-    SELECT
-        q.*,
-        q.q0 + CAST(floor((q.scaled - q.q0 * q.total_weight) / q.total_weight) AS DECIMAL(38, 0)) AS q1
-    FROM quotient_first AS q
-),
-quotient_third AS (
-    SELECT
-        q.cell_id,
-        q.cost_sign,
-        q.request_id,
-        q.token_class,
-        q.units,
-        q.total_weight,
-        q.q1,
-        q.scaled - q.q1 * q.total_weight AS r1
-    FROM quotient_second AS q
-),
-quotient_exact AS (
-    SELECT
-        q.cell_id,
-        q.cost_sign,
-        q.request_id,
-        q.token_class,
-        q.units,
-        q.total_weight,
-        q.q1 + q.step AS quotient,
-        q.r1 - q.step * q.total_weight AS remainder
-    FROM (
-        SELECT
-            t.*,
-            CASE WHEN t.r1 < 0 THEN -1 WHEN t.r1 >= t.total_weight THEN 1 ELSE 0 END AS step
-        FROM quotient_third AS t
-    ) AS q
-),
-leftovers AS (
-    SELECT cell_id, min(units) - sum(quotient) AS leftover
-    FROM quotient_exact
-    GROUP BY cell_id
-),
-with_leftover AS (
-    SELECT
-        q.cell_id,
-        q.cost_sign,
-        q.request_id,
-        q.token_class,
-        q.quotient,
-        q.remainder,
-        l.leftover
-    FROM quotient_exact AS q
-    JOIN leftovers AS l ON l.cell_id = q.cell_id
-),
--- Only a row with a positive remainder in a cell with leftover quanta can receive one, so only those
--- rows are ranked. A cell's remainders add up to leftover * total weight, and each is below the total
--- weight. So more than leftover rows have a positive remainder, and they take the same top ranks as
--- when every row of the cell is ranked.
-quanta AS (
-    SELECT cell_id, cost_sign, request_id, token_class, quotient AS quanta
-    FROM with_leftover
-    WHERE NOT (leftover > 0 AND remainder > 0)
-    UNION ALL
-    SELECT
-        cell_id,
-        cost_sign,
-        request_id,
-        token_class,
-        quotient + CASE
-            WHEN row_number() OVER (PARTITION BY cell_id ORDER BY remainder DESC, request_id) <= leftover THEN 1
-            ELSE 0
-        END AS quanta
-    FROM with_leftover
-    WHERE leftover > 0 AND remainder > 0
-),
-shares AS (
-    SELECT
-        request_id,
-        token_class,
-        CAST(
-            CAST(quanta * cost_sign AS DECIMAL(38, 0))
-            * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
-        ) AS share
-    FROM quanta
-),
-billed AS (
-    SELECT
-        request_id,
-        count(*) AS matched_cells,
-        CAST(sum(share) AS DECIMAL(38, 10)) AS billed_cost,
-        CAST(sum(CASE WHEN token_class = 'input' THEN share END) AS DECIMAL(38, 10)) AS input_cost,
-        CAST(sum(CASE WHEN token_class = 'cache_read' THEN share END) AS DECIMAL(38, 10)) AS cache_read_cost,
-        CAST(
-            sum(CASE WHEN token_class IN ('cache_write', 'cache_write_1h') THEN share END) AS DECIMAL(38, 10)
-        ) AS cache_write_cost,
-        CAST(sum(CASE WHEN token_class = 'output' THEN share END) AS DECIMAL(38, 10)) AS output_cost
-    FROM shares
-    GROUP BY request_id
+            WHEN r.output_tokens = 0 THEN CAST(0 AS BIGINT)
+            ELSE CAST(r.output_tokens AS BIGINT) * CAST(r.output_price_high AS BIGINT)
+                + (CAST(r.output_tokens AS BIGINT) * CAST(r.output_price_low AS BIGINT) + 500000) / 1000000
+        END AS estimated_output_quanta,
+        CASE WHEN r.input_tokens > 0 THEN coalesce(r.input_cells, 0) ELSE 0 END + CASE WHEN r.cache_read_tokens > 0 THEN coalesce(r.cache_read_cells, 0) ELSE 0 END + CASE WHEN r.cache_write_5m_tokens > 0 THEN coalesce(r.cache_write_cells, 0) ELSE 0 END + CASE WHEN r.cache_write_1h_tokens > 0 THEN coalesce(r.cache_write_1h_cells, 0) ELSE 0 END + CASE WHEN r.output_tokens > 0 THEN coalesce(r.output_cells, 0) ELSE 0 END AS matched_cells
+    FROM floors AS r
 ),
 stated AS (
     SELECT
         r.*,
+        CAST(CAST(r.estimated_input_quanta AS DECIMAL(38, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)) AS estimated_input_cost,
+        CAST(CAST(r.estimated_cache_read_quanta AS DECIMAL(38, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)) AS estimated_cache_read_cost,
+        CAST(CAST(r.estimated_cache_write_quanta AS DECIMAL(38, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)) AS estimated_cache_write_cost,
+        CAST(CAST(r.estimated_output_quanta AS DECIMAL(38, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)) AS estimated_output_cost,
+        CAST(
+            CAST(
+                r.estimated_input_quanta + r.estimated_cache_read_quanta + r.estimated_cache_write_quanta
+                + r.estimated_output_quanta AS DECIMAL(38, 0)
+            ) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10)
+        ) AS estimated_cost,
         -- A request with a share of the bill is billed even when the bill has no cell of its own model,
         -- which happens when a profile cell is matched by the profile.
-        CASE
-            WHEN b.matched_cells > 0 OR r.utc_time < br.bill_through THEN 'billed'
-            ELSE 'estimated'
-        END AS state,
-        r.estimated_input_cost + r.estimated_cache_read_cost + r.estimated_cache_write_cost
-            + r.estimated_output_cost AS estimated_cost,
-        coalesce(b.billed_cost, CAST(0 AS DECIMAL(38, 10))) AS billed_cost,
-        b.input_cost AS billed_input_cost,
-        b.cache_read_cost AS billed_cache_read_cost,
-        b.cache_write_cost AS billed_cache_write_cost,
-        b.output_cost AS billed_output_cost,
-        coalesce(b.matched_cells, 0) AS matched_cells
-    FROM requests AS r
-    LEFT JOIN bill_reached AS br ON br.usage_account_id = r.account_id AND br.model_id = r.model_id
-    LEFT JOIN billed AS b ON b.request_id = r.request_id
+        CASE WHEN r.matched_cells > 0 OR r.utc_time < r.bill_through THEN 'billed' ELSE 'estimated' END AS state,
+        CAST(
+            r.input_share + r.cache_read_share + r.cache_write_share + r.cache_write_1h_share + r.output_share
+            AS DECIMAL(38, 10)
+        ) AS billed_cost
+    FROM shared AS r
 )
 SELECT
     request_id,
     timestamp,
     date_trunc('hour', utc_time) AS hour,
-    day,
+    CAST(utc_time AS DATE) AS day,
     account_id,
     region,
     model,
@@ -398,14 +542,13 @@ SELECT
     estimated_cost,
     billed_cost,
     CASE WHEN state = 'billed' THEN billed_cost ELSE estimated_cost END AS cost,
-    CASE WHEN state = 'billed' THEN coalesce(billed_input_cost, 0) ELSE estimated_input_cost END AS input_cost,
+    CASE WHEN state = 'billed' THEN input_share ELSE estimated_input_cost END AS input_cost,
+    CASE WHEN state = 'billed' THEN cache_read_share ELSE estimated_cache_read_cost END AS cache_read_cost,
     CASE
-        WHEN state = 'billed' THEN coalesce(billed_cache_read_cost, 0) ELSE estimated_cache_read_cost
-    END AS cache_read_cost,
-    CASE
-        WHEN state = 'billed' THEN coalesce(billed_cache_write_cost, 0) ELSE estimated_cache_write_cost
+        WHEN state = 'billed' THEN CAST(cache_write_share + cache_write_1h_share AS DECIMAL(38, 10))
+        ELSE estimated_cache_write_cost
     END AS cache_write_cost,
-    CASE WHEN state = 'billed' THEN coalesce(billed_output_cost, 0) ELSE estimated_output_cost END AS output_cost,
+    CASE WHEN state = 'billed' THEN output_share ELSE estimated_output_cost END AS output_cost,
     state,
     estimated_cost IS NOT NULL AS priced,
     matched_cells

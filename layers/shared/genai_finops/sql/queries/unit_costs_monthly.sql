@@ -1,6 +1,7 @@
 -- Unit economics of the whole billing period per team, feature, environment, model, inference profile and tenant,
 -- from request_costs. GROUP BY keeps NULL keys as their own groups. Ratios are rounded to 10 places;
--- percentiles are approximate (approx_percentile). Parameter: billing period.
+-- percentiles are approx_percentile in Athena
+-- and exact locally (quantile_disc). Parameter: billing period.
 SELECT
     team,
     feature,
@@ -15,17 +16,17 @@ SELECT
     sum(cache_write_tokens) AS cache_write_tokens,
     sum(output_tokens) AS output_tokens,
     avg(CAST(input_tokens AS DOUBLE)) AS input_tokens_mean,
-    CAST(approx_percentile(input_tokens, 0.5) AS DOUBLE) AS input_tokens_p50,
-    CAST(approx_percentile(input_tokens, 0.95) AS DOUBLE) AS input_tokens_p95,
+    CAST(approx_percentile(input_tokens, ARRAY[0.5, 0.95])[1] AS DOUBLE) AS input_tokens_p50,
+    CAST(approx_percentile(input_tokens, ARRAY[0.5, 0.95])[2] AS DOUBLE) AS input_tokens_p95,
     avg(CAST(cache_read_tokens AS DOUBLE)) AS cache_read_tokens_mean,
-    CAST(approx_percentile(cache_read_tokens, 0.5) AS DOUBLE) AS cache_read_tokens_p50,
-    CAST(approx_percentile(cache_read_tokens, 0.95) AS DOUBLE) AS cache_read_tokens_p95,
+    CAST(approx_percentile(cache_read_tokens, ARRAY[0.5, 0.95])[1] AS DOUBLE) AS cache_read_tokens_p50,
+    CAST(approx_percentile(cache_read_tokens, ARRAY[0.5, 0.95])[2] AS DOUBLE) AS cache_read_tokens_p95,
     avg(CAST(cache_write_tokens AS DOUBLE)) AS cache_write_tokens_mean,
-    CAST(approx_percentile(cache_write_tokens, 0.5) AS DOUBLE) AS cache_write_tokens_p50,
-    CAST(approx_percentile(cache_write_tokens, 0.95) AS DOUBLE) AS cache_write_tokens_p95,
+    CAST(approx_percentile(cache_write_tokens, ARRAY[0.5, 0.95])[1] AS DOUBLE) AS cache_write_tokens_p50,
+    CAST(approx_percentile(cache_write_tokens, ARRAY[0.5, 0.95])[2] AS DOUBLE) AS cache_write_tokens_p95,
     avg(CAST(output_tokens AS DOUBLE)) AS output_tokens_mean,
-    CAST(approx_percentile(output_tokens, 0.5) AS DOUBLE) AS output_tokens_p50,
-    CAST(approx_percentile(output_tokens, 0.95) AS DOUBLE) AS output_tokens_p95,
+    CAST(approx_percentile(output_tokens, ARRAY[0.5, 0.95])[1] AS DOUBLE) AS output_tokens_p50,
+    CAST(approx_percentile(output_tokens, ARRAY[0.5, 0.95])[2] AS DOUBLE) AS output_tokens_p95,
     CAST(coalesce(sum(cost), 0) AS DECIMAL(38, 10)) AS total_cost,
     CAST(coalesce(sum(CASE WHEN state = 'billed' THEN cost END), 0) AS DECIMAL(38, 10)) AS billed_cost,
     CAST(coalesce(sum(CASE WHEN state = 'estimated' THEN cost END), 0) AS DECIMAL(38, 10)) AS estimated_cost,
