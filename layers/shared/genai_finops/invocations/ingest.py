@@ -37,7 +37,7 @@ from .keys import (
     register_user_keys,
     register_value_lookups,
 )
-from .merge import merge_candidates
+from .merge import CandidateRows, merge_candidates
 from .objects import LogObject
 from .parse import SCHEMA_TYPE, QuarantinedLine, parse_objects
 from .profiles import ProfileResolver
@@ -204,10 +204,8 @@ def _ingest_batch(
         f"WHERE schema_type IS DISTINCT FROM '{SCHEMA_TYPE}' GROUP BY ALL"
     ).fetchall()
 
-    _build_candidates(connection, config, objects, user_key, resolver)
-    # Dropping each intermediate table as soon as the next one exists keeps the peak at about two tables.
-    connection.execute("DROP TABLE records")
-    stats = merge_candidates(connection, lake, progress)
+    candidates = _candidate_rows(connection, config, objects, user_key, resolver)
+    stats = merge_candidates(connection, lake, candidates, progress)
 
     report.objects_ingested += len(objects)
     report.lines_read += sum(parsed.lines_read.values())
@@ -245,13 +243,17 @@ def _ingest_batch(
     )
 
 
-def _build_candidates(
+def _candidate_rows(
     connection: duckdb.DuckDBPyConnection,
     config: GovernanceConfig,
     objects: Sequence[LogObject],
     user_key: UserKeyProvider,
     resolver: ProfileResolver,
-) -> None:
+) -> CandidateRows:
+    """Register the lookups and return the SELECT that turns good ``records`` rows into ``invocations`` rows.
+
+    The SELECT is not run here. The merge runs it once for the keys and once per changed date.
+    """
     expressions = metadata_expressions(connection, config)
     register_value_lookups(connection, config, expressions)
     register_user_keys(connection, expressions, user_key.key())
@@ -270,7 +272,6 @@ def _build_candidates(
     )
 
     sql = f"""
-    CREATE OR REPLACE TEMP TABLE candidates AS
     SELECT
         records.request_id,
         records."timestamp",
@@ -304,7 +305,7 @@ def _build_candidates(
     {attribution_joins(expressions)}
     LEFT JOIN object_info ON object_info.key = records.source_object
     """
-    connection.execute(sql, {k: v for k, v in expressions.params.items() if f"${k}" in sql})
+    return CandidateRows(sql, {k: v for k, v in expressions.params.items() if f"${k}" in sql})
 
 
 def _write_quarantine(lake: Lake, objects: Sequence[LogObject], quarantined: Sequence[QuarantinedLine]) -> None:
