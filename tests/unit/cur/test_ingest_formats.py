@@ -335,3 +335,20 @@ def test_cur2_tag_maps_per_null_pattern(lake: LocalLake, tmp_path: Path, extra_k
         expected.update({f"k{position}": value for position, value in enumerate(values) if value})
         assert row["keys"] == sorted(expected), values
         assert row["values"] == [expected[key] for key in sorted(expected)], values
+
+
+def test_cur2_naive_timestamps_read_as_utc(lake: LocalLake, tmp_path: Path) -> None:
+    import datetime as dt
+
+    starts = ["1969-12-31 23:59:59.999", "2026-10-31 23:59:59.999", "2026-11-01 00:00:00"]
+    rows = [
+        cur2_row(
+            identity_line_item_id=f"line-{index}", bill_billing_period_start_date=None, line_item_usage_start_date=start
+        )
+        for index, start in enumerate(starts)
+    ]
+    [report] = ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
+    assert [period.billing_period for period in report.periods] == ["1969-12", "2026-10", "2026-11"]
+    lines = cost_lines(lake)
+    expected = sorted(dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC) for start in starts)
+    assert sorted(line["usage_start"] for line in lines) == expected

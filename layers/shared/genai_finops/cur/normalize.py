@@ -142,7 +142,16 @@ class Expressions:
         return f"CAST({self.raw(name)} AS DOUBLE)"
 
     def timestamp(self, name: str) -> str:
-        return f"CAST({self.raw(name)} AS TIMESTAMPTZ)"
+        raw = self.raw(name)
+        source = self.plan.fields.get(name)
+        if isinstance(source, str) and self.types.get(source, "").upper() == "TIMESTAMP":
+            # The ingest connection's time zone is UTC, so a naive timestamp keeps its epoch microseconds.
+            # The ICU cast gives the same value at 15 times the CPU time (DuckDB 2.0.1). Infinite values
+            # have no epoch, so they still take the cast.
+            return (
+                f"CASE WHEN isfinite({raw}) THEN make_timestamptz(epoch_us({raw})) ELSE CAST({raw} AS TIMESTAMPTZ) END"
+            )
+        return f"CAST({raw} AS TIMESTAMPTZ)"
 
 
 def plan_tags(plan: FilePlan, map_keys: Mapping[str, Sequence[str]]) -> TagPlan:
@@ -253,6 +262,18 @@ def _environment(config: GovernanceConfig, column: str) -> str:
         return value
     cases = " ".join(f"WHEN {sql_string(k.lower())} THEN {sql_string(v)}" for k, v in sorted(synonyms.items()))
     return f"CASE {value} {cases} ELSE {value} END"
+
+
+def _utc_month(column: str) -> str:
+    """Return the SQL of a TIMESTAMPTZ column's month as ``YYYY-MM`` in UTC, the ingest connection's time zone.
+
+    strftime of a naive timestamp with the same epoch microseconds gives the same text as ICU's strftime
+    at a third of the CPU time (DuckDB 2.0.1). Infinite values have no epoch, so they keep ICU's text.
+    """
+    return (
+        f"CASE WHEN isfinite({column}) THEN strftime(make_timestamp(epoch_us({column})), '%Y-%m') "
+        f"ELSE strftime({column}, '%Y-%m') END"
+    )
 
 
 def _cur_costs(plan: FilePlan) -> tuple[str, str, str]:
@@ -463,8 +484,7 @@ def normalize_sql(
                 {_standard_key(config, tag_plan, "feature")} AS feature,
                 {_standard_key(config, tag_plan, "environment")} AS environment_raw,
                 {_standard_key(config, tag_plan, "cost_center")} AS cost_center,
-                COALESCE(strftime(bill_period_start, '%Y-%m'), strftime(usage_start, '%Y-%m'), {hint})
-                    AS period,
+                COALESCE({_utc_month("bill_period_start")}, {_utc_month("usage_start")}, {hint}) AS period,
                 {bedrock_condition(config, "product_code", "product_name")} AS is_bedrock
             FROM based
         ), keyed AS (
