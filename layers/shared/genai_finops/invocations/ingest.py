@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
-import pyarrow as pa
 
 from ..config import GovernanceConfig
 from ..errors import ReconciliationError
@@ -37,6 +36,7 @@ from .keys import (
     register_user_keys,
     register_value_lookups,
 )
+from .lookups import create_string_table
 from .merge import CandidateRows, merge_candidates
 from .objects import LogObject
 from .parse import SCHEMA_TYPE, QuarantinedLine, parse_objects
@@ -260,15 +260,14 @@ def _candidate_rows(
     register_model_lookup(connection, resolver, config)
     register_principal_lookup(connection, config)
 
-    connection.register(
+    create_string_table(
+        connection,
         "object_info",
-        pa.table(
-            {
-                "key": [obj.key for obj in objects],
-                "account_id": pa.array([obj.account_id for obj in objects], pa.string()),
-                "region": pa.array([obj.region for obj in objects], pa.string()),
-            }
-        ),
+        {
+            "key": [obj.key for obj in objects],
+            "account_id": [obj.account_id for obj in objects],
+            "region": [obj.region for obj in objects],
+        },
     )
 
     sql = f"""

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from ..config import GovernanceConfig, normalize_tag_key
+from .lookups import create_string_table
 from .model_ids import is_application_profile, parse_model_id
 from .profiles import ATTRIBUTION_KEYS, ProfileResolver, clean_key_value, standard_keys_from_tags
 from .user_key import hash_user_id
@@ -105,7 +105,7 @@ def metadata_expressions(connection: duckdb.DuckDBPyConnection, config: Governan
 def register_value_lookups(
     connection: duckdb.DuckDBPyConnection, config: GovernanceConfig, expressions: KeyExpressions
 ) -> None:
-    """Register ``metadata_<key>`` lookups (raw metadata value to cleaned value) for each standard key."""
+    """Create ``metadata_<key>`` lookups (raw metadata value to cleaned value) for each standard key."""
     for standard_key, expression in expressions.metadata_values.items():
         raw_values = connection.execute(
             f"SELECT DISTINCT {expression} AS raw FROM records WHERE request_metadata IS NOT NULL",
@@ -113,14 +113,13 @@ def register_value_lookups(
         ).fetchall()
         raws = [str(row[0]) for row in raw_values if row[0] is not None]
         cleaned = [clean_key_value(standard_key, raw, config.tag_standard) for raw in raws]
-        table = pa.table({"raw": pa.array(raws, pa.string()), "value": pa.array(cleaned, pa.string())})
-        connection.register(f"metadata_{standard_key}", table)
+        create_string_table(connection, f"metadata_{standard_key}", {"raw": raws, "value": cleaned})
 
 
 def register_user_keys(connection: duckdb.DuckDBPyConnection, expressions: KeyExpressions, key: bytes | None) -> None:
-    """Register ``user_keys`` (raw user id to HMAC) for the distinct user ids in the records.
+    """Create ``user_keys`` (raw user id to HMAC) for the distinct user ids in the records.
 
-    The raw ids live only in this connection's memory; they are never written to the lake.
+    The raw ids live only in this connection's in-memory database; they are never written to the lake.
     """
     user_ids: list[str] = []
     if key is not None and expressions.user_id != "NULL::VARCHAR":
@@ -130,16 +129,13 @@ def register_user_keys(connection: duckdb.DuckDBPyConnection, expressions: KeyEx
         ).fetchall()
         user_ids = [str(row[0]) for row in rows if row[0] is not None]
     hashes = [hash_user_id(key, user_id) for user_id in user_ids] if key is not None else []
-    connection.register(
-        "user_keys",
-        pa.table({"user_id": pa.array(user_ids, pa.string()), "user_key": pa.array(hashes, pa.string())}),
-    )
+    create_string_table(connection, "user_keys", {"user_id": user_ids, "user_key": hashes})
 
 
 def register_model_lookup(
     connection: duckdb.DuckDBPyConnection, resolver: ProfileResolver, config: GovernanceConfig
 ) -> None:
-    """Register ``model_lookup``: logged model id to base model, profile, route and profile keys."""
+    """Create ``model_lookup``: logged model id to base model, profile, route and profile keys."""
     model_ids = [str(row[0]) for row in connection.sql("SELECT DISTINCT model_id FROM records").fetchall() if row[0]]
     columns: dict[str, list[str | None]] = {name: [] for name in ("model_id", "model", "inference_profile_id", "route")}
     for key in ATTRIBUTION_KEYS:
@@ -158,11 +154,11 @@ def register_model_lookup(
         columns["route"].append(route)
         for key in ATTRIBUTION_KEYS:
             columns[f"profile_{key}"].append(keys.get(key))
-    connection.register("model_lookup", pa.table(columns, schema=pa.schema([(n, pa.string()) for n in columns])))
+    create_string_table(connection, "model_lookup", columns)
 
 
 def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig) -> None:
-    """Register ``principal_lookup``: principal ARN to role name and the first matching mapping's keys."""
+    """Create ``principal_lookup``: principal ARN to role name and the first matching mapping's keys."""
     principals = [str(row[0]) for row in connection.sql("SELECT DISTINCT principal FROM records").fetchall() if row[0]]
     columns: dict[str, list[str | None]] = {"principal": [], "iam_role": []}
     for key in ATTRIBUTION_KEYS:
@@ -175,7 +171,7 @@ def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: Gov
         for key in ATTRIBUTION_KEYS:
             value = getattr(mapping, key) if mapping is not None else None
             columns[f"principal_{key}"].append(clean_key_value(key, value, config.tag_standard))
-    connection.register("principal_lookup", pa.table(columns, schema=pa.schema([(n, pa.string()) for n in columns])))
+    create_string_table(connection, "principal_lookup", columns)
 
 
 def attribution_columns(expressions: KeyExpressions) -> str:

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from ..errors import InputError
+from .lookups import create_string_table
 from .objects import LogObject
 
 SCHEMA_TYPE = "ModelInvocationLog"
@@ -219,7 +219,7 @@ def parse_objects(connection: duckdb.DuckDBPyConnection, objects: Sequence[LogOb
     Raises ``InputError`` naming the key and line when an object's gzip stream is truncated or corrupt.
     """
     result = ParseResult()
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE records ({RECORDS_COLUMNS})")
+    connection.execute(f"CREATE OR REPLACE TABLE records ({RECORDS_COLUMNS})")
     readable = [obj for obj in objects if obj.path.stat().st_size > 0]
     for obj in objects:
         result.lines_read[obj.key] = 0
@@ -264,8 +264,8 @@ def _number_records(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _register_objects(connection: duckdb.DuckDBPyConnection, group: Sequence[LogObject], paths: dict[str, str]) -> None:
-    table = pa.table({"key": [obj.key for obj in group], "path": [paths[obj.key] for obj in group]})
-    connection.register("objects", table)
+    columns = {"key": [obj.key for obj in group], "path": [paths[obj.key] for obj in group]}
+    create_string_table(connection, "objects", columns)
 
 
 def _parse_one(connection: duckdb.DuckDBPyConnection, obj: LogObject, compression: str, result: ParseResult) -> None:

@@ -174,7 +174,10 @@ class LocalLake:
         for location in self._read_catalog(spec.name).values():
             files.extend(str(path) for path in sorted((self.root / location).glob("*.parquet")))
         if not files:
-            connection.register(f"{spec.name}__empty", spec.full_schema.empty_table())
+            # Table.from_batches builds no array from Python objects, so unlike empty_table() it does
+            # not make pyarrow 25 import pandas (about 0.8 s of CPU).
+            empty = pa.Table.from_batches([], schema=spec.full_schema)
+            connection.register(f"{spec.name}__empty", empty)
             connection.execute(f'CREATE VIEW "{spec.name}" AS SELECT * FROM "{spec.name}__empty"')
             return files
         hive_types = {key: "VARCHAR" for key in (*spec.partition_keys, GENERATION_KEY)}
