@@ -119,7 +119,7 @@ def register_value_lookups(
 def register_user_keys(connection: duckdb.DuckDBPyConnection, expressions: KeyExpressions, key: bytes | None) -> None:
     """Create ``user_keys`` (raw user id to HMAC) for the distinct user ids in the records.
 
-    The raw ids live only in this connection's in-memory database; they are never written to the lake.
+    The raw ids live only in this connection's in-memory database and are never written to the lake.
     """
     user_ids: list[str] = []
     if key is not None and expressions.user_id != "NULL::VARCHAR":

@@ -17,7 +17,10 @@ import duckdb
 def create_string_table(
     connection: duckdb.DuckDBPyConnection, name: str, columns: Mapping[str, Sequence[str | None]]
 ) -> None:
-    """Create (or replace) table ``name`` with one VARCHAR column per entry; all lists have the same length."""
+    """Create (or replace) table ``name`` with one VARCHAR column per entry of ``columns``.
+
+    Raises ``ValueError`` when the lists differ in length.
+    """
     lengths = {len(values) for values in columns.values()}
     if len(lengths) > 1:
         raise ValueError(f"columns of table {name} have different lengths: {sorted(lengths)}")

@@ -142,7 +142,7 @@ def _find_losers(connection: duckdb.DuckDBPyConnection) -> None:
     Only request ids that occur more than once are sorted; every other row is the one kept for its id.
     A new row is identified by ``(source_object, source_line)``, because each object occurs once in a
     batch. An existing row is identified by its key columns, because a partition written by this merge
-    holds one row per request id.
+    contains one row per request id.
     """
     connection.execute(
         f"""
@@ -238,9 +238,9 @@ def _publish(
 
 
 def _write_date(cursor: duckdb.DuckDBPyConnection, candidates: CandidateRows, date: str, path: Path) -> None:
-    """Write the kept new and existing rows of one date to ``path``; write no file when there are none."""
+    """Write the kept new and existing rows of one date to ``path``, or no file when no row is kept."""
     columns = ", ".join(f'"{name}"' for name in INVOCATIONS.schema.names)
-    kept = f"""
+    kept_rows = f"""
         SELECT {columns} FROM ({candidates.sql}) AS candidates
         WHERE candidates."timestamp" >= $merge_day_start AND candidates."timestamp" < $merge_day_end
         AND candidates.date = $merge_date AND NOT EXISTS (
@@ -261,7 +261,7 @@ def _write_date(cursor: duckdb.DuckDBPyConnection, candidates: CandidateRows, da
         "merge_day_start": start,
         "merge_day_end": start + dt.timedelta(days=1),
     }
-    result = cursor.execute(f"COPY ({kept}) TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)", params)
+    result = cursor.execute(f"COPY ({kept_rows}) TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)", params)
     count = result.fetchone()
     # A date whose every row lost to a row of another date is published empty, without a file.
     if count is not None and int(count[0]) == 0:
