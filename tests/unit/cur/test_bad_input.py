@@ -188,3 +188,16 @@ def test_corrupt_parquet_page_names_file(loaded: LocalLake, tmp_path: Path) -> N
         ingest(loaded, path, export_id="cost")
     assert str(path) in str(caught.value)
     _assert_untouched(loaded)
+
+
+@pytest.mark.parametrize("column", ["identity/LineItemId", "lineItem/Operation"], ids=["unused", "used"])
+def test_invalid_utf8_names_file_and_line(loaded: LocalLake, tmp_path: Path, column: str) -> None:
+    # The conversion writes only the columns normalising reads, but a bad byte in any column still fails.
+    path = write_csv(tmp_path / "bad.csv", [legacy_row(id="1"), legacy_row(id="2", **{column: "MARK"})])
+    path.write_bytes(path.read_bytes().replace(b"MARK", b"\xff\xfe"))
+    with pytest.raises(InputError) as caught:
+        ingest(loaded, path, export_id="cost")
+    assert str(path) in str(caught.value)
+    assert "malformed CSV row" in str(caught.value)
+    assert caught.value.line == 3
+    _assert_untouched(loaded)

@@ -43,6 +43,7 @@ from .normalize import (
     read_totals_sql,
     required_missing,
     sql_string,
+    used_columns,
     value_checks,
 )
 from .reading import OpenedFile, expand, open_file
@@ -150,6 +151,15 @@ def _connect(memory_limit: str, staging: Path) -> duckdb.DuckDBPyConnection:
 
 def _match_headers(opened: OpenedFile) -> list[str]:
     return [legacy_header_to_snake(h) if "/" in h else h for h in opened.headers] + list(opened.headers)
+
+
+def _plan_columns(headers: tuple[str, ...], physical: tuple[str, ...]) -> set[str] | None:
+    """Return the CSV columns that normalising reads, or None (every column) for an unknown schema."""
+    opened = OpenedFile("", Path(), headers, physical, dict.fromkeys(physical, "VARCHAR"), 2)
+    source_format = detect_format(_match_headers(opened))
+    if source_format is None:
+        return None
+    return used_columns(plan_file(opened, source_format))
 
 
 def _create_usage_types(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
@@ -321,7 +331,7 @@ class _DeliveryRun:
         for path in self.delivery.files:
             self.progress(f"reading {path}")
             for source, plain in expand(Path(path), staging):
-                opened = open_file(connection, source, plain, staging, index)
+                opened = open_file(connection, source, plain, staging, index, _plan_columns)
                 if opened is None:
                     self.report.warnings.append(f"{source}: empty file without a header; skipped")
                     self.report.skipped_files.append(source)

@@ -86,6 +86,14 @@ def plan_file(opened: OpenedFile, source_format: SourceFormat) -> FilePlan:
     return FilePlan(opened, source_format, fields, tags, missing)
 
 
+def used_columns(plan: FilePlan) -> set[str]:
+    """Return the physical columns that the SQL of ``plan`` reads."""
+    used = {source if isinstance(source, str) else source[0] for source in plan.fields.values()}
+    used.update(plan.tags.columns)
+    used.update(plan.tags.map_columns)
+    return used
+
+
 class Expressions:
     """SQL expressions over one file's columns, typed the way ``cost_lines`` stores them.
 
