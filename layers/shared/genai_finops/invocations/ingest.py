@@ -28,6 +28,7 @@ from ..errors import ReconciliationError
 from ..lake.base import Lake
 from ..observability import logger
 from .keys import (
+    MODEL_JOIN,
     attribution_columns,
     attribution_joins,
     metadata_expressions,
@@ -244,6 +245,15 @@ def _ingest_batch(
     )
 
 
+# Expressions that the candidate rows and their keys share, so that both read the same records.
+_GOOD_RECORDS = f"(SELECT * FROM records WHERE schema_type = '{SCHEMA_TYPE}' AND problem IS NULL) AS records"
+_DATE = "strftime(records.\"timestamp\", '%Y-%m-%d')"
+_TOKENS = ", ".join(
+    f"coalesce(records.{name}, 0) AS {name}"
+    for name in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+)
+
+
 def _candidate_rows(
     connection: duckdb.DuckDBPyConnection,
     config: GovernanceConfig,
@@ -253,7 +263,7 @@ def _candidate_rows(
 ) -> CandidateRows:
     """Create the lookup tables and return the SELECT that turns good ``records`` rows into ``invocations`` rows.
 
-    The SELECT is not run here. The merge runs it once for the keys and once per changed date.
+    The SELECT is not run here. The merge runs it once per changed date, and its keys SELECT once.
     """
     expressions = metadata_expressions(connection, config)
     register_value_lookups(connection, config, expressions)
@@ -285,13 +295,10 @@ def _candidate_rows(
         model_lookup.route,
         records.principal,
         principal_lookup.iam_role,
-        coalesce(records.input_tokens, 0) AS input_tokens,
-        coalesce(records.cache_read_tokens, 0) AS cache_read_tokens,
-        coalesce(records.cache_write_tokens, 0) AS cache_write_tokens,
+        {_TOKENS},
         CASE WHEN coalesce(records.cache_write_tokens, 0) = 0 THEN 0
              WHEN records.body_cache_write_1h_tokens IS NULL THEN NULL
              ELSE least(records.body_cache_write_1h_tokens, records.cache_write_tokens) END AS cache_write_1h_tokens,
-        coalesce(records.output_tokens, 0) AS output_tokens,
         CASE WHEN records.error_code IS NULL THEN 'success' ELSE 'error' END AS status,
         records.error_code,
         records.guardrail_blocked,
@@ -300,12 +307,18 @@ def _candidate_rows(
         user_keys.user_key,
         records.source_object,
         records.source_line,
-        strftime(records."timestamp", '%Y-%m-%d') AS date
-    FROM (SELECT * FROM records WHERE schema_type = '{SCHEMA_TYPE}' AND problem IS NULL) AS records
+        {_DATE} AS date
+    FROM {_GOOD_RECORDS}
     {attribution_joins(expressions)}
     LEFT JOIN object_info ON object_info.key = records.source_object
     """
-    return CandidateRows(sql, {k: v for k, v in expressions.params.items() if f"${k}" in sql})
+    keys_sql = f"""
+    SELECT records.request_id, {_DATE} AS date, records.source_object, records.source_line, {_TOKENS},
+        model_lookup.model, model_lookup.inference_profile_id
+    FROM {_GOOD_RECORDS}
+    {MODEL_JOIN}
+    """
+    return CandidateRows(sql, keys_sql, {k: v for k, v in expressions.params.items() if f"${k}" in sql})
 
 
 def _write_quarantine(lake: Lake, objects: Sequence[LogObject], quarantined: Sequence[QuarantinedLine]) -> None:

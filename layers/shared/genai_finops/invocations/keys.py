@@ -31,6 +31,8 @@ SOURCE_PRINCIPAL = "principal_mapping"
 SOURCE_INVALID = "invalid_value"
 SOURCE_MISSING = "missing"
 
+MODEL_JOIN = "LEFT JOIN model_lookup ON model_lookup.model_id = records.model_id"
+
 _ROLE_SESSION = re.compile(r"^arn:aws[a-z-]*:sts::\d+:assumed-role/(?P<role>[^/]+)/")
 _ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d+:role/(?:.*/)?(?P<role>[^/]+)$")
 
@@ -200,7 +202,7 @@ def attribution_columns(expressions: KeyExpressions) -> str:
 def attribution_joins(expressions: KeyExpressions) -> str:
     """Return the LEFT JOINs that the attribution columns need."""
     joins = [
-        "LEFT JOIN model_lookup ON model_lookup.model_id = records.model_id",
+        MODEL_JOIN,
         "LEFT JOIN principal_lookup ON principal_lookup.principal = records.principal",
         f"LEFT JOIN user_keys ON user_keys.user_id = {expressions.user_id}",
     ]

@@ -42,10 +42,14 @@ _KEY_COLUMNS = "request_id, date, source_object, source_line"
 class CandidateRows:
     """A SELECT over the connection's tables that returns the new rows (``invocations`` columns and ``date``).
 
-    ``params`` are its named parameters. A new row is identified by ``(source_object, source_line)``.
+    ``keys_sql`` returns the same rows with only the columns that the duplicate rule and the counts read:
+    ``request_id``, ``date``, ``source_object``, ``source_line``, the four token counts, ``model`` and
+    ``inference_profile_id``. It skips the joins that only the other columns need. ``params`` are the
+    named parameters of ``sql``. A new row is identified by ``(source_object, source_line)``.
     """
 
     sql: str
+    keys_sql: str
     params: dict[str, Any]
 
 
@@ -97,8 +101,8 @@ def merge_candidates(
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE new_keys AS "
         f"SELECT {_KEY_COLUMNS}, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, "
-        f"model, inference_profile_id FROM ({candidates.sql})",
-        _used(candidates.params, candidates.sql),
+        f"model, inference_profile_id FROM ({candidates.keys_sql})",
+        _used(candidates.params, candidates.keys_sql),
     )
     new_dates = sorted(str(row[0]) for row in connection.sql("SELECT DISTINCT date FROM new_keys").fetchall())
     if not new_dates:
