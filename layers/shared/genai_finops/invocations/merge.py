@@ -258,12 +258,15 @@ def _write_date(cursor: duckdb.DuckDBPyConnection, candidates: CandidateRows, da
             AND losers.source_object IS NOT DISTINCT FROM existing_rows.source_object
             AND losers.source_line IS NOT DISTINCT FROM existing_rows.source_line)
     """
-    start = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(), dt.UTC)
+    # The timestamp range only lets the scan skip row groups of other days, so that a day's COPY does not
+    # format the date of every record. It is a day wider on each side than the UTC day, which covers any
+    # session time zone, and ``date`` alone decides which rows belong to the day.
+    day = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(), dt.UTC)
     params = {
         **_used(candidates.params, candidates.sql),
         "merge_date": date,
-        "merge_day_start": start,
-        "merge_day_end": start + dt.timedelta(days=1),
+        "merge_day_start": day - dt.timedelta(days=1),
+        "merge_day_end": day + dt.timedelta(days=2),
     }
     result = cursor.execute(f"COPY ({kept_rows}) TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)", params)
     count = result.fetchone()

@@ -216,7 +216,9 @@ def _records_sql(paths: Sequence[str], compression: str, *, numbered: bool) -> s
 def parse_objects(connection: duckdb.DuckDBPyConnection, objects: Sequence[LogObject]) -> ParseResult:
     """Fill the ``records`` table of ``connection`` from log objects (one row per non-blank line).
 
-    Raises ``InputError`` naming the key and line when an object's gzip stream is truncated or corrupt.
+    ``connection`` must preserve insertion order (DuckDB's default), because records are numbered from
+    row ids. Raises ``InputError`` naming the key and line when an object's gzip stream is truncated or
+    corrupt.
     """
     result = ParseResult()
     connection.execute(f"CREATE OR REPLACE TABLE records ({RECORDS_COLUMNS})")
