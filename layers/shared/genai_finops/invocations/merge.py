@@ -258,6 +258,7 @@ def _write_date(cursor: duckdb.DuckDBPyConnection, candidates: CandidateRows, da
             AND losers.source_object IS NOT DISTINCT FROM existing_rows.source_object
             AND losers.source_line IS NOT DISTINCT FROM existing_rows.source_line)
     """
+
     # The timestamp range only lets the scan skip row groups of other days, so that a day's COPY does not
     # format the date of every record. It is a day wider on each side than the UTC day, which covers any
     # session time zone, and ``date`` alone decides which rows belong to the day.
@@ -268,6 +269,7 @@ def _write_date(cursor: duckdb.DuckDBPyConnection, candidates: CandidateRows, da
         "merge_day_start": day - dt.timedelta(days=1),
         "merge_day_end": day + dt.timedelta(days=2),
     }
+
     result = cursor.execute(f"COPY ({kept_rows}) TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)", params)
     count = result.fetchone()
     # A date whose every row lost to a row of another date is published empty, without a file.
