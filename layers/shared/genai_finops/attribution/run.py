@@ -188,7 +188,7 @@ def attribute_period(
     outliers = plan_outliers(lake.query(load_query("user_costs_monthly"), [str(period)]), config)
     lake.write_partition("plan_cost_outliers", partition, outliers)
 
-    reasons = cells.column("reason") if cells.num_rows else pa.array([], pa.string())
+    reasons = cells.column("reason") if cells.num_rows else pa.nulls(0, pa.string())
     result = AttributionResult(
         billing_period=str(period),
         cost_column=cost_column,

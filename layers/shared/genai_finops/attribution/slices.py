@@ -48,10 +48,13 @@ class StagedRequestCosts:
         self.files.append(path)
         self.billed_cost += sum_money(slice_costs, "billed_cost")
         self.request_count += slice_costs.num_rows
-        states = slice_costs.column("state")
-        self.billed_requests += int(pc.sum(pc.equal(states, "billed")).as_py() or 0)
-        self.estimated_requests += int(pc.sum(pc.equal(states, "estimated")).as_py() or 0)
-        self.unpriced_requests += int(pc.sum(pc.invert(slice_costs.column("priced"))).as_py() or 0)
+        # value_counts, not a comparison with a Python string, which would make pyarrow import pandas.
+        states = {
+            str(row["values"]): int(row["counts"]) for row in pc.value_counts(slice_costs.column("state")).to_pylist()
+        }
+        self.billed_requests += states.get("billed", 0)
+        self.estimated_requests += states.get("estimated", 0)
+        self.unpriced_requests += slice_costs.num_rows - int(pc.sum(slice_costs.column("priced")).as_py() or 0)
 
 
 def request_slices(lake: Lake, period: BillingPeriod, slice_requests: int) -> list[list[str]]:

@@ -24,9 +24,10 @@ import pyarrow as pa
 from ..config import GovernanceConfig
 from ..errors import InputError, ReconciliationError
 from ..lake.base import Lake
-from ..money import MONEY_SQL_TYPE, MONEY_TYPE
+from ..money import MONEY_SQL_TYPE
 from ..observability import logger
-from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS, UTC_TIMESTAMP
+from ..python_rows import rows_to_table
+from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
 from .formats import detect_format, legacy_header_to_snake
 from .normalize import (
@@ -536,31 +537,6 @@ def _sql_list(paths: list[Path]) -> str:
     return "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
 
 
-# DuckDB types of the Arrow types that ``_arrow_table`` converts.
-_SQL_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.int64(): "BIGINT",
-    UTC_TIMESTAMP: "TIMESTAMPTZ",
-    MONEY_TYPE: MONEY_SQL_TYPE,
-}
-
-
-def _arrow_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Convert rows of Python values to an Arrow table of ``schema`` through DuckDB.
-
-    pyarrow 25 imports pandas on its first conversion of Python values, and that import took about 0.8 s
-    (python -X importtime, 2-core machine).
-    """
-    connection = duckdb.connect()
-    try:
-        connection.execute("SET TimeZone = 'UTC'")
-        selects = ", ".join(f"unnest(?::{_SQL_TYPES[field.type]}[]) AS {quote(field.name)}" for field in schema)
-        values = [[row[field.name] for row in rows] for field in schema]
-        return connection.sql(f"SELECT {selects}", params=values).to_arrow_table().cast(schema)
-    finally:
-        connection.close()
-
-
 def record_ingest_run(lake: Lake, rows: list[dict[str, Any]]) -> None:
     """Append rows to today's ``ingest_runs`` partition for kind 'cur' (read, then rewrite the partition)."""
     if not rows:
@@ -568,7 +544,7 @@ def record_ingest_run(lake: Lake, rows: list[dict[str, Any]]) -> None:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     partition = {"kind": "cur", "run_date": today}
     names = INGEST_RUNS.schema.names
-    combined = _arrow_table(rows, INGEST_RUNS.schema)
+    combined = rows_to_table(rows, INGEST_RUNS.schema)
     if partition in lake.partitions("ingest_runs"):
         existing = lake.query(
             f"SELECT {', '.join(names)} FROM ingest_runs WHERE kind = ? AND run_date = ?", ["cur", today]

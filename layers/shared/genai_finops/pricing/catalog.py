@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..config import PriceOverride
 from ..errors import ConfigError
 from ..money import MONEY_TYPE, to_money
+from ..python_rows import columns_to_table
 from .models import ModelNames
 
 LIST_PRICES_FILE = "bedrock_list_prices.csv"
@@ -245,4 +246,5 @@ class PriceCatalog:
             "price_per_million": MONEY_TYPE,
             "reference_price_per_million": MONEY_TYPE,
         }
-        return pa.table({name: pa.array(values, types.get(name, pa.string())) for name, values in columns.items()})
+        schema = pa.schema([(name, types.get(name, pa.string())) for name in columns])
+        return columns_to_table(columns, schema)

@@ -18,6 +18,7 @@ from importlib import resources
 import pyarrow as pa
 
 from ..errors import ConfigError
+from ..python_rows import columns_to_table
 
 # Geographic and global system inference profiles put one of these before the model id.
 SYSTEM_PROFILE_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.")
@@ -68,13 +69,12 @@ class ModelNames:
             if name is not None and name not in rows:
                 rows[name] = self.resolve(name)
         ordered = sorted(rows)
-        return pa.table(
-            {
-                "name": pa.array(ordered, pa.string()),
-                "model_id": pa.array([rows[name][0] for name in ordered], pa.string()),
-                "source": pa.array([rows[name][1] for name in ordered], pa.string()),
-            }
-        )
+        columns: dict[str, list[str | None]] = {
+            "name": list(ordered),
+            "model_id": [rows[name][0] for name in ordered],
+            "source": [rows[name][1] for name in ordered],
+        }
+        return columns_to_table(columns, pa.schema([(name, pa.string()) for name in columns]))
 
 
 def _keyed(mapping: Mapping[str, str], origin: str) -> dict[str, str]:
