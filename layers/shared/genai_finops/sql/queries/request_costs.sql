@@ -157,7 +157,8 @@ groups_split AS (
     FROM group_exact AS q
 ),
 -- The leftovers need every floor of a group before any share is final, so a narrow pass over the
--- requests (keys and tokens only) sums the floors per group first.
+-- requests (keys and tokens only) sums the floors per group first. The wide pass below repeats the
+-- floor expressions on purpose: one CTE for both passes would make DuckDB keep every wide row.
 narrow AS (
     SELECT
         i.request_id,
