@@ -26,10 +26,10 @@ def attribute(lake: LocalLake) -> Callable[..., AttributionResult]:
 
 @pytest.fixture
 def skewed_bill_total(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the bill total one money quantum larger than the cost lines hold.
+    """Make the bill total one money quantum larger than the sum of the cost lines.
 
     Allocation conserves every cell exactly, so a mismatch only comes from a defect (matching rules
-    that differ between two SQL files, a lost usage group). This stands in for such a defect.
+    that differ between two SQL files, a lost usage group). The skew simulates such a defect.
     """
     original = run_module.load_query
 

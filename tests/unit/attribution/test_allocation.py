@@ -1,8 +1,8 @@
 """Allocation of bill cells to requests: exact shares, matching keys and bill granularity.
 
 A cell is split across its usage groups (the requests of one hour with the same matching keys) by
-largest remainder, then each group's share across its requests: floors, and the quanta left over to
-the group's first request by id. The reference splits below use rational arithmetic.
+largest remainder. Each group's share is then split across its requests by floors, and the quanta
+left over go to the group's first request by id. The reference splits below use rational arithmetic.
 """
 
 from __future__ import annotations
@@ -64,13 +64,13 @@ def test_group_share_is_split_exactly(lake: LocalLake, attribute: Attribute) -> 
 
     expected = group_split("10.0000000007", weights)
     assert billed(lake) == expected
-    # r1 takes the 4 quanta left after flooring; a group leaves fewer quanta than it has requests.
+    # r1 takes the 4 quanta left after flooring. A group leaves fewer quanta than it has requests.
     assert expected["r1"] == Decimal("0.3333333337")
     assert sum(billed(lake).values()) == Decimal("10.0000000007")
 
 
 def test_leftover_goes_to_first_request_with_tokens(lake: LocalLake, attribute: Attribute) -> None:
-    # 2 quanta over 8 tokens: floors give a 1 and b, c 0; the leftover quantum goes to "a".
+    # 2 quanta over 8 tokens: floors give "a" 1 and "b", "c" 0, and the leftover quantum goes to "a".
     weights = {"a": 4, "b": 2, "c": 2}
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "0.0000000002", tokens=8)])
     write_invocations(

@@ -48,7 +48,7 @@ class StagedRequestCosts:
         self.files.append(path)
         self.billed_cost += sum_money(slice_costs, "billed_cost")
         self.request_count += slice_costs.num_rows
-        # value_counts, not a comparison with a Python string, which would make pyarrow import pandas.
+        # States are counted with value_counts, because comparing with a Python string makes pyarrow import pandas.
         states = {
             str(row["values"]): int(row["counts"]) for row in pc.value_counts(slice_costs.column("state")).to_pylist()
         }
