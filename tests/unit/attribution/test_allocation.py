@@ -127,6 +127,42 @@ def test_large_cell_cost_is_exact(lake: LocalLake, attribute: Attribute) -> None
     assert billed(lake) == group_split("98765432.0123456789", weights)
 
 
+@pytest.mark.parametrize(
+    ("total", "weights"),
+    [
+        # A group weight of 3,037,000,499 tokens is the largest split in 64-bit integers.
+        ("98765432.0123456789", {"a": 3_037_000_000, "b": 498, "c": 1}),
+        # One token more, and the split falls back to 38-digit decimals.
+        ("98765432.0123456789", {"a": 3_037_000_000, "b": 499, "c": 1}),
+        ("98765432.0123456789", {"a": 9_999_999_967, "b": 12_345_678_901, "c": 7}),
+        # More than 9e18 quanta in the group share also falls back.
+        ("987654321.0123456789", {"a": 1_000_000_000, "b": 1_999_999_989, "c": 11}),
+    ],
+)
+def test_split_exact_at_integer_limits(
+    lake: LocalLake, attribute: Attribute, total: str, weights: dict[str, int]
+) -> None:
+    # A second group in the next hour stays small, so both kinds of split run in the same query.
+    small = {"x": 2, "y": 3}
+    write_cost_lines(
+        lake,
+        "2026-01",
+        [
+            cost_line("2026-01-05 10:00", total, tokens=float(sum(weights.values()))),
+            cost_line("2026-01-05 11:00", "0.0000000007", tokens=5),
+        ],
+    )
+    write_invocations(
+        lake,
+        [invocation(key, "2026-01-05 10:30", input_tokens=weight) for key, weight in weights.items()]
+        + [invocation(key, "2026-01-05 11:30", input_tokens=weight) for key, weight in small.items()],
+    )
+
+    attribute()
+
+    assert billed(lake) == group_split(total, weights) | group_split("0.0000000007", small)
+
+
 def test_negative_cell_cost_is_split(lake: LocalLake, attribute: Attribute) -> None:
     write_cost_lines(lake, "2026-01", [cost_line("2026-01-05 10:00", "-1.0000000000", tokens=3)])
     write_invocations(lake, [invocation(key, "2026-01-05 10:30", input_tokens=1) for key in ("a", "b", "c")])
