@@ -164,6 +164,35 @@ class TestDeliverySemantics:
         assert report.periods[0].status == "superseded"
         assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
 
+    def test_invoiced_delivery_kept_against_newer_draft(self, lake: LocalLake, tmp_path: Path) -> None:
+        # A draft copied later (newer modification time) must not roll back the invoiced month.
+        final = write_csv(tmp_path / "final.csv", [legacy_row(cost="2.00", invoice="INV-1")])
+        draft = write_csv(tmp_path / "draft.csv", [legacy_row(cost="1.00")])
+        os.utime(final, (1_000, 1_000))
+        os.utime(draft, (2_000, 2_000))
+        config = GovernanceConfig()
+        for path in (final, draft):
+            [delivery] = discover_deliveries([path])
+            report = ingest_delivery(lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}))
+        assert report.periods[0].status == "superseded"
+        assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
+        runs = lake.query_duckdb("SELECT status, message FROM ingest_runs ORDER BY started_at").to_pylist()
+        assert runs[-1]["status"] == "superseded"
+        assert "invoiced" in runs[-1]["message"]
+
+    def test_invoiced_delivery_replaces_newer_draft(self, lake: LocalLake, tmp_path: Path) -> None:
+        draft = write_csv(tmp_path / "draft.csv", [legacy_row(cost="1.00")])
+        final = write_csv(tmp_path / "final.csv", [legacy_row(cost="2.00", invoice="INV-1")])
+        os.utime(draft, (2_000, 2_000))
+        os.utime(final, (1_000, 1_000))
+        config = GovernanceConfig()
+        for path in (draft, final):
+            [delivery] = discover_deliveries([path])
+            report = ingest_delivery(lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}))
+        assert report.periods[0].status == "loaded"
+        assert report.periods[0].final
+        assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
+
     def test_second_export_of_same_accounts_is_reported(self, lake: LocalLake, tmp_path: Path) -> None:
         _data_export(tmp_path / "a", "org-cur2", "2026-10", "exec-1", 1.0, 1_000)
         _ingest_tree(lake, tmp_path / "a")

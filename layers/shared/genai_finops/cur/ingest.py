@@ -72,16 +72,25 @@ USAGE_TYPE_COLUMNS = {
 
 @dataclass(frozen=True)
 class LoadedState:
-    """The delivery recorded as loaded for one export and billing period."""
+    """The delivery recorded as loaded for one export and billing period.
+
+    ``final`` is True when that delivery's lines of the period carry an invoice id. State documents
+    written before the flag existed read as not final.
+    """
 
     delivery_id: str
     delivered_at: dt.datetime | None
+    final: bool = False
 
     @classmethod
     def from_json(cls, body: bytes) -> LoadedState:
         data = json.loads(body)
         delivered = data.get("delivered_at")
-        return cls(str(data["delivery_id"]), dt.datetime.fromisoformat(delivered) if delivered else None)
+        return cls(
+            str(data["delivery_id"]),
+            dt.datetime.fromisoformat(delivered) if delivered else None,
+            bool(data.get("final", False)),
+        )
 
 
 def state_key(export_id: str, billing_period: str) -> str:
@@ -94,14 +103,24 @@ def owners_key(billing_period: str) -> str:
     return f"{STATE_PREFIX}/_accounts/{billing_period}.json"
 
 
-def _status_against(state: LoadedState | None, delivery: Delivery) -> str:
+def _status_against(state: LoadedState | None, delivery: Delivery, final: bool | None = None) -> str:
+    """Return whether ``delivery`` replaces the loaded state of a period: loaded, already loaded or superseded.
+
+    A final (invoiced) delivery replaces a delivery that is not final, and is never replaced by one,
+    whatever their delivery times. Between two deliveries of the same kind, the older is
+    superseded. Before the delivery is read, ``final`` is None and the delivery is superseded only
+    when it is older than a final one.
+    """
     if state is None:
         return "loaded"
     if state.delivery_id == delivery.delivery_id:
         return "already loaded"
-    if state.delivered_at and delivery.delivered_at and delivery.delivered_at < state.delivered_at:
-        return "superseded"
-    return "loaded"
+    older = bool(state.delivered_at and delivery.delivered_at and delivery.delivered_at < state.delivered_at)
+    if final is None:
+        return "superseded" if state.final and older else "loaded"
+    if state.final != final:
+        return "loaded" if final else "superseded"
+    return "superseded" if older else "loaded"
 
 
 def _read_state(lake: Lake, export_id: str, billing_period: str) -> LoadedState | None:
@@ -143,7 +162,7 @@ def _connect(memory_limit: str, staging: Path) -> duckdb.DuckDBPyConnection:
             billing_period VARCHAR, bucket VARCHAR, source_file VARCHAR, source_format VARCHAR,
             line_item_type VARCHAR, product_code VARCHAR, currency VARCHAR, unknown_usage_type VARCHAR,
             row_count BIGINT, cost_unblended {MONEY_SQL_TYPE}, cost_net {MONEY_SQL_TYPE},
-            cost_amortized {MONEY_SQL_TYPE}, accounts VARCHAR[], quarantine_lines BIGINT[]
+            cost_amortized {MONEY_SQL_TYPE}, accounts VARCHAR[], quarantine_lines BIGINT[], invoiced_rows BIGINT
         )
         """
     )
@@ -359,7 +378,7 @@ class _DeliveryRun:
         grouped = connection.execute(
             """
             SELECT billing_period, bucket, source_file, source_format, line_item_type, currency, unknown_usage_type,
-                   row_count, cost_unblended, cost_net, cost_amortized, quarantine_lines
+                   row_count, cost_unblended, cost_net, cost_amortized, quarantine_lines, invoiced_rows
             FROM line_totals
             """
         ).fetchall()
@@ -373,6 +392,8 @@ class _DeliveryRun:
             line_types.setdefault(source_file, set()).add(lit)
             report = reports.setdefault(period, PeriodReport(period))
             report.read = report.read.add(totals)
+            if bucket in ("in", "out") and row[12]:
+                report.final = True
             if bucket == "in":
                 report.in_scope = report.in_scope.add(totals)
                 if currency:
@@ -483,6 +504,7 @@ class _DeliveryRun:
             "files": [str(path) for path in self.delivery.files],
             "manifest": str(self.delivery.manifest) if self.delivery.manifest else None,
             "rows_in_scope": report.in_scope.rows,
+            "final": report.final,
         }
         self.lake.put_document(state_key(self.delivery.export_id, period), json.dumps(body, indent=1).encode())
         key = owners_key(period)
@@ -527,7 +549,8 @@ def _totals_sql(normalized: str, source: str, config: GovernanceConfig) -> str:
                list(DISTINCT usage_account_id) FILTER (
                    WHERE bucket IN ('in', 'out') AND usage_account_id IS NOT NULL) AS accounts,
                (list(source_line ORDER BY source_line) FILTER (WHERE bucket = 'quarantine'))[1:5]
-                   AS quarantine_lines
+                   AS quarantine_lines,
+               count(*) FILTER (WHERE invoice_id IS NOT NULL AND invoice_id <> '') AS invoiced_rows
         FROM ({normalized})
         GROUP BY ALL
     """
@@ -641,9 +664,13 @@ def ingest_delivery(
                 period.status = "quarantined"
                 run_rows.append(_run_row(delivery, period, started, "quarantined", "lines without a billing period"))
                 continue
-            period.status = _status_against(_read_state(lake, delivery.export_id, period_name), delivery)
+            state = _read_state(lake, delivery.export_id, period_name)
+            period.status = _status_against(state, delivery, period.final)
             if period.status != "loaded":
-                run_rows.append(_run_row(delivery, period, started, period.status, "nothing changed"))
+                message = "nothing changed"
+                if state is not None and state.final and not period.final:
+                    message += "; the loaded delivery is invoiced and this one is not"
+                run_rows.append(_run_row(delivery, period, started, period.status, message))
                 continue
             say(f"publishing {delivery.export_id} {period_name}: {period.in_scope.rows} lines in GenAI scope")
             run.publish(period, summaries[period_name])

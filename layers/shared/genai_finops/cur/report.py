@@ -47,9 +47,10 @@ class PeriodReport:
     """One billing period of one delivery.
 
     ``status`` is ``loaded``, ``already loaded`` (this delivery id was loaded before, nothing changed)
-    or ``superseded`` (a newer delivery of the period is in the lake, nothing changed). The lines
-    without any billing period form a pseudo-period ``__none__`` with status ``quarantined``.
-    ``read`` equals ``in_scope + out_of_scope + quarantined + duplicate``, to the cent.
+    or ``superseded`` (a newer delivery of the period, or an invoiced one where this one is not, is in
+    the lake, nothing changed). The lines without any billing period form a pseudo-period ``__none__``
+    with status ``quarantined``. ``read`` equals ``in_scope + out_of_scope + quarantined + duplicate``,
+    to the cent. ``final`` is True when lines of the period carry an invoice id.
     """
 
     billing_period: str
@@ -64,6 +65,7 @@ class PeriodReport:
     duplicate_of: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     unknown_usage_types: dict[str, int] = field(default_factory=dict)
+    final: bool = False
 
     def balances(self) -> bool:
         accounted = self.in_scope.add(self.out_of_scope).add(self.quarantined).add(self.duplicate)
