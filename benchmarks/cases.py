@@ -89,9 +89,10 @@ def run_product(case: str, data_dir: Path) -> None:
     lake = LocalLake(lake_dir)
     if case in ("cur2_parquet", "legacy_csv_gz"):
         from genai_finops.cur import discover_deliveries, ingest_delivery
+        from genai_finops.invocations import LocalUserKey
 
         for delivery in discover_deliveries([data_dir / "input"]):
-            ingest_delivery(lake, config, delivery)
+            ingest_delivery(lake, config, delivery, user_key=LocalUserKey(lake_dir))
         return
     from genai_finops.invocations import LocalUserKey, discover_log_objects, ingest_log_objects
 

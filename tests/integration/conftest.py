@@ -16,7 +16,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from genai_finops.handlers import ingest_invocations
 from genai_finops.handlers.runtime import reset_runtime
 from genai_finops.lake import aws as lake_aws
 from genai_finops.lake.aws import AwsLake
@@ -122,7 +121,5 @@ def handler_env(aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     engine = GlueDuckDbEngine(aws, DATABASE)
     monkeypatch.setattr(lake_aws, "AthenaQueryEngine", lambda *args, **kwargs: engine)
     reset_runtime()
-    ingest_invocations._user_keys.clear()
     yield engine
     reset_runtime()
-    ingest_invocations._user_keys.clear()

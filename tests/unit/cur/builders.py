@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from genai_finops.config import GovernanceConfig
 from genai_finops.cur import DeliveryReport, discover_deliveries, ingest_delivery
+from genai_finops.invocations import LocalUserKey
 from genai_finops.lake.local import LocalLake
 
 LEGACY_COLUMNS = [
@@ -309,7 +310,7 @@ def ingest(
     for delivery in discover_deliveries(list(paths)):
         if export_id:
             delivery = dataclasses.replace(delivery, export_id=export_id)
-        reports.append(ingest_delivery(lake, config or GovernanceConfig(), delivery))
+        reports.append(ingest_delivery(lake, config or GovernanceConfig(), delivery, user_key=LocalUserKey(lake.root)))
     return reports
 
 

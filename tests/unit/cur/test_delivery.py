@@ -15,6 +15,7 @@ import pytest
 from genai_finops.config import GovernanceConfig
 from genai_finops.cur import Delivery, discover_deliveries, ingest_delivery
 from genai_finops.errors import InputError
+from genai_finops.invocations import LocalUserKey
 from genai_finops.lake.local import LocalLake
 
 from .builders import cost_lines, cur2_parquet, cur2_row, legacy_row, write_csv
@@ -116,7 +117,7 @@ class TestDiscovery:
 def _ingest_tree(lake: LocalLake, root: Path) -> list[str]:
     statuses = []
     for delivery in discover_deliveries([root]):
-        report = ingest_delivery(lake, GovernanceConfig(), delivery)
+        report = ingest_delivery(lake, GovernanceConfig(), delivery, user_key=LocalUserKey(lake.root))
         statuses.extend(period.status for period in report.periods)
     return statuses
 
@@ -160,7 +161,9 @@ class TestDeliverySemantics:
         config = GovernanceConfig()
         for path in (final, draft):
             [delivery] = discover_deliveries([path])
-            report = ingest_delivery(lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}))
+            report = ingest_delivery(
+                lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}), user_key=LocalUserKey(lake.root)
+            )
         assert report.periods[0].status == "superseded"
         assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
 
@@ -173,7 +176,9 @@ class TestDeliverySemantics:
         config = GovernanceConfig()
         for path in (final, draft):
             [delivery] = discover_deliveries([path])
-            report = ingest_delivery(lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}))
+            report = ingest_delivery(
+                lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}), user_key=LocalUserKey(lake.root)
+            )
         assert report.periods[0].status == "superseded"
         assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
         runs = lake.query_duckdb("SELECT status, message FROM ingest_runs ORDER BY started_at").to_pylist()
@@ -188,7 +193,9 @@ class TestDeliverySemantics:
         config = GovernanceConfig()
         for path in (draft, final):
             [delivery] = discover_deliveries([path])
-            report = ingest_delivery(lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}))
+            report = ingest_delivery(
+                lake, config, Delivery(**{**delivery.__dict__, "export_id": "cost"}), user_key=LocalUserKey(lake.root)
+            )
         assert report.periods[0].status == "loaded"
         assert report.periods[0].final
         assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
@@ -197,7 +204,7 @@ class TestDeliverySemantics:
         _data_export(tmp_path / "a", "org-cur2", "2026-10", "exec-1", 1.0, 1_000)
         _ingest_tree(lake, tmp_path / "a")
         [delivery] = discover_deliveries([write_csv(tmp_path / "legacy.csv", [legacy_row(cost="1.00")])])
-        report = ingest_delivery(lake, GovernanceConfig(), delivery)
+        report = ingest_delivery(lake, GovernanceConfig(), delivery, user_key=LocalUserKey(lake.root))
         [period] = report.periods
         assert period.duplicate.rows == 1
         assert period.duplicate_of == ["org-cur2"]
@@ -229,7 +236,7 @@ class TestDeliverySemantics:
             billing_period="2026-10",
             delivered_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
         )
-        report = ingest_delivery(lake, GovernanceConfig(), delivery)
+        report = ingest_delivery(lake, GovernanceConfig(), delivery, user_key=LocalUserKey(lake.root))
         assert report.periods[0].status == "loaded"
         assert report.periods[0].read.rows == 0
         assert _total(lake) == Decimal("0")
@@ -243,10 +250,11 @@ def test_ingest_does_not_import_pandas(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "from genai_finops.config import GovernanceConfig\n"
         "from genai_finops.cur import discover_deliveries, ingest_delivery\n"
+        "from genai_finops.invocations import LocalUserKey\n"
         "from genai_finops.lake.local import LocalLake\n"
         f"lake = LocalLake(Path({str(tmp_path / 'lake')!r}))\n"
         f"for delivery in discover_deliveries([Path({str(path)!r})]):\n"
-        "    ingest_delivery(lake, GovernanceConfig(), delivery)\n"
+        "    ingest_delivery(lake, GovernanceConfig(), delivery, user_key=LocalUserKey(lake.root))\n"
         "print('pandas' in sys.modules)\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)

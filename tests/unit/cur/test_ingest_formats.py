@@ -10,7 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.config import parse_config
+from genai_finops.invocations import LocalUserKey
 from genai_finops.lake.local import LocalLake
+from genai_finops.principals import mask_principal
 
 from .builders import (
     cost_lines,
@@ -224,8 +226,17 @@ class TestGenAIScope:
 def test_iam_role_groups_sessions(lake: LocalLake, tmp_path: Path, principal: str, role: str | None) -> None:
     ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", [cur2_row(line_item_iam_principal=principal)]))
     [line] = cost_lines(lake)
-    assert line["iam_principal"] == principal
+    assert line["iam_principal"] == mask_principal(principal, LocalUserKey(lake.root).key())
     assert line["iam_role"] == role
+
+
+def test_principal_session_name_stored_masked(lake: LocalLake, tmp_path: Path) -> None:
+    principal = "arn:aws:sts::012345678901:assumed-role/AWSReservedSSO_Dev_1a/alice@example.com"
+    ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", [cur2_row(line_item_iam_principal=principal)]))
+    [line] = cost_lines(lake)
+    assert line["iam_principal"].startswith("arn:aws:sts::012345678901:assumed-role/AWSReservedSSO_Dev_1a/hmac-")
+    assert "alice" not in line["iam_principal"]
+    assert line["iam_role"] == "AWSReservedSSO_Dev_1a"
 
 
 def test_zip_with_two_members_loads_both(lake: LocalLake, tmp_path: Path) -> None:

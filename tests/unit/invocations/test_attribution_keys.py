@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
+
 from genai_finops.config import parse_config
 from genai_finops.invocations import ProfileResolver
 from genai_finops.invocations.keys import role_name
@@ -103,8 +105,22 @@ def test_sts_sessions_grouped_under_role(ingest: Ingest, lake: LocalLake) -> Non
     by_id = {row["request_id"]: row for row in rows(lake)}
     assert by_id["req-alice"]["iam_role"] == "DataRole"
     assert by_id["req-bob"]["iam_role"] == "DataRole"
-    assert by_id["req-alice"]["principal"].endswith("/DataRole/alice")
     assert by_id["req-user"]["iam_role"] is None
+
+
+def test_session_and_user_names_stored_masked(ingest: Ingest, lake: LocalLake) -> None:
+    session = record("req-session", identity={"arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/DataRole/alice@example.com"})
+    user = record("req-user", identity={"arn": f"arn:aws:iam::{ACCOUNT}:user/carol"})
+    role = record("req-role", identity={"arn": f"arn:aws:iam::{ACCOUNT}:role/Batch"})
+    ingest([session, user, role])
+    by_id = {row["request_id"]: row for row in rows(lake)}
+    assert by_id["req-session"]["principal"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/DataRole/hmac-")
+    assert by_id["req-user"]["principal"].startswith(f"arn:aws:iam::{ACCOUNT}:user/hmac-")
+    assert by_id["req-role"]["principal"] == f"arn:aws:iam::{ACCOUNT}:role/Batch"
+    # Parquet pages are compressed, so the files are searched as decoded rows.
+    stored = "".join(str(pq.read_table(path).to_pylist()) for path in lake.root.rglob("*.parquet"))
+    assert "alice@example.com" not in stored
+    assert "carol" not in stored
 
 
 def test_role_name_forms() -> None:

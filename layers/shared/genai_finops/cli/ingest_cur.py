@@ -11,6 +11,7 @@ from typing import Any
 
 from ..cur import discover_deliveries, ingest_delivery
 from ..cur.discovery import sanitize_export_id
+from ..invocations.user_key import LocalUserKey
 from ..observability import logger
 from .common import Context
 
@@ -47,9 +48,10 @@ def run(context: Context, args: argparse.Namespace) -> int:
         print("genai-finops ingest-cur: error: no billing data files found", file=sys.stderr)
         return 1
     context.progress(f"found {len(deliveries)} deliveries")
+    user_key = LocalUserKey(context.lake_dir)
     for delivery in deliveries:
         context.progress(f"ingesting {delivery.export_id} delivery {delivery.delivery_id}")
-        report = ingest_delivery(context.lake, context.config, delivery, context.progress)
+        report = ingest_delivery(context.lake, context.config, delivery, context.progress, user_key=user_key)
         for line in report.summary_lines():
             print(line)
     return 0

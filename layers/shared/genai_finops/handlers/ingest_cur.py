@@ -22,7 +22,7 @@ from ..cur import Delivery, DeliveryReport, discover_deliveries, ingest_delivery
 from ..errors import FinOpsError, InputError
 from ..observability import logger, metrics, tracer
 from .events import ObjectCreatedEvent, parse_event
-from .runtime import get_runtime
+from .runtime import get_runtime, user_key_provider
 
 # Share of the function's memory that DuckDB may use; the rest is left for Arrow buffers.
 DUCKDB_MEMORY_FRACTION = 0.6
@@ -54,7 +54,7 @@ def ingest_manifest(event: ObjectCreatedEvent, memory_limit: str | None) -> Deli
         manifest = download_delivery(runtime.s3, event.bucket, event.key, work)
         delivery = _select_delivery(discover_deliveries([work]), manifest)
         options: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
-        return ingest_delivery(runtime.lake, runtime.config, delivery, **options)
+        return ingest_delivery(runtime.lake, runtime.config, delivery, user_key=user_key_provider(runtime), **options)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

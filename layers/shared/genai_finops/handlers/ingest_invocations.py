@@ -24,14 +24,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..adapters.s3_objects import download_object
-from ..errors import ConfigError, FinOpsError
+from ..errors import FinOpsError
 from ..invocations import LogObject, ProfileResolver, ingest_log_objects, is_log_object_key
-from ..invocations.aws import SecretsManagerUserKey
 from ..invocations.objects import classify_key
 from ..invocations.user_key import UserKeyProvider
 from ..observability import logger, metrics, tracer
 from .events import ObjectCreatedQueueRecord
-from .runtime import AwsRuntime, get_runtime
+from .runtime import AwsRuntime, get_runtime, user_key_provider
 
 
 class LogObjectBatchProcessor(BatchProcessor):
@@ -81,19 +80,6 @@ class BatchContext:
         return self.profiles
 
 
-_user_keys: dict[str, SecretsManagerUserKey] = {}
-
-
-def _user_key(runtime: AwsRuntime) -> SecretsManagerUserKey:
-    """Return this container's user-key provider; it fetches the secret once and keeps the key."""
-    secret = runtime.settings.user_key_secret_arn
-    if not secret:
-        raise ConfigError("GENAI_FINOPS_USER_KEY_SECRET_ARN is not set; it names the user-key HMAC secret")
-    if secret not in _user_keys:
-        _user_keys[secret] = SecretsManagerUserKey(secret, client=runtime.session.client("secretsmanager"))
-    return _user_keys[secret]
-
-
 def ingest_record(record: ObjectCreatedQueueRecord, batch: BatchContext) -> str:
     """Ingest the log object one queue message names; return the outcome (loaded, unchanged or skipped)."""
     created = record.body
@@ -138,7 +124,7 @@ def _ingest_object(bucket: str, key: str, event_etag: str, batch: BatchContext) 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Process one SQS batch and return the ids of the messages that failed."""
     runtime = get_runtime()
-    batch = BatchContext(runtime=runtime, user_key=_user_key(runtime))
+    batch = BatchContext(runtime=runtime, user_key=user_key_provider(runtime))
     response = process_partial_response(
         event=event,
         record_handler=lambda record: ingest_record(record, batch),

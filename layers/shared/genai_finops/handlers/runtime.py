@@ -12,6 +12,7 @@ import boto3
 from ..adapters.config_source import load_config_from_s3
 from ..config import GovernanceConfig
 from ..errors import ConfigError
+from ..invocations.aws import SecretsManagerUserKey
 from ..lake.aws import AwsLake
 from ..observability import logger
 from ..settings import Settings
@@ -60,6 +61,20 @@ def get_runtime() -> AwsRuntime:
     return build_runtime(Settings())
 
 
+_user_keys: dict[str, SecretsManagerUserKey] = {}
+
+
+def user_key_provider(runtime: AwsRuntime) -> SecretsManagerUserKey:
+    """Return this container's user-key provider; it fetches the secret once and keeps the key."""
+    secret = runtime.settings.user_key_secret_arn
+    if not secret:
+        raise ConfigError("GENAI_FINOPS_USER_KEY_SECRET_ARN is not set; it names the user-key HMAC secret")
+    if secret not in _user_keys:
+        _user_keys[secret] = SecretsManagerUserKey(secret, client=runtime.session.client("secretsmanager"))
+    return _user_keys[secret]
+
+
 def reset_runtime() -> None:
-    """Forget the cached runtime, so that the next call reads the environment again (tests, config reload)."""
+    """Forget the cached runtime and user key, so that the next call reads the environment again."""
     get_runtime.cache_clear()
+    _user_keys.clear()

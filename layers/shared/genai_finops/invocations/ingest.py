@@ -269,7 +269,7 @@ def _candidate_rows(
     register_value_lookups(connection, config, expressions)
     register_user_keys(connection, expressions, user_key.key())
     register_model_lookup(connection, resolver, config)
-    register_principal_lookup(connection, config)
+    register_principal_lookup(connection, config, user_key.key())
 
     create_string_table(
         connection,
@@ -293,7 +293,7 @@ def _candidate_rows(
         model_lookup.model,
         model_lookup.inference_profile_id,
         model_lookup.route,
-        records.principal,
+        principal_lookup.principal_masked AS principal,
         principal_lookup.iam_role,
         {_TOKENS},
         CASE WHEN coalesce(records.cache_write_tokens, 0) = 0 THEN 0

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from ..config import GovernanceConfig, normalize_tag_key
+from ..principals import mask_principal
 from .lookups import create_string_table
 from .model_ids import is_application_profile, parse_model_id
 from .profiles import ATTRIBUTION_KEYS, ProfileResolver, clean_key_value, standard_keys_from_tags
@@ -159,20 +160,24 @@ def register_model_lookup(
     create_string_table(connection, "model_lookup", columns)
 
 
-def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig) -> None:
-    """Create ``principal_lookup``: principal ARN to role name and the first matching mapping's keys."""
+def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig, key: bytes) -> None:
+    """Create ``principal_lookup``: principal ARN to its stored (masked) form, role name and mapped keys.
+
+    Principal mappings match the ARN as logged, before its personal part is masked.
+    """
     principals = [str(row[0]) for row in connection.sql("SELECT DISTINCT principal FROM records").fetchall() if row[0]]
-    columns: dict[str, list[str | None]] = {"principal": [], "iam_role": []}
-    for key in ATTRIBUTION_KEYS:
-        columns[f"principal_{key}"] = []
+    columns: dict[str, list[str | None]] = {"principal": [], "principal_masked": [], "iam_role": []}
+    for attribution_key in ATTRIBUTION_KEYS:
+        columns[f"principal_{attribution_key}"] = []
     for principal in principals:
         role = role_name(principal)
         mapping = next((m for m in config.principals if m.matches(principal, role)), None)
         columns["principal"].append(principal)
+        columns["principal_masked"].append(mask_principal(principal, key))
         columns["iam_role"].append(role)
-        for key in ATTRIBUTION_KEYS:
-            value = getattr(mapping, key) if mapping is not None else None
-            columns[f"principal_{key}"].append(clean_key_value(key, value, config.tag_standard))
+        for attribution_key in ATTRIBUTION_KEYS:
+            value = getattr(mapping, attribution_key) if mapping is not None else None
+            columns[f"principal_{attribution_key}"].append(clean_key_value(attribution_key, value, config.tag_standard))
     create_string_table(connection, "principal_lookup", columns)
 
 

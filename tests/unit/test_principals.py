@@ -1,0 +1,63 @@
+"""Masking of the personal part of IAM principal ARNs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from genai_finops.principals import mask_principal
+
+KEY = b"k" * 32
+MASKED = re.compile(r"^hmac-[0-9a-f]{16}$")
+
+
+def test_session_name_is_masked() -> None:
+    masked = mask_principal("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_abc/alice@example.com", KEY)
+    prefix, _, name = masked.rpartition("/")
+    assert prefix == "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_abc"
+    assert MASKED.match(name)
+    assert "alice" not in masked
+
+
+@pytest.mark.parametrize(
+    ("principal", "kept"),
+    [
+        ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/"),
+        ("arn:aws:iam::123456789012:user/engineering/bob.smith", "arn:aws:iam::123456789012:user/engineering/"),
+        ("arn:aws:sts::123456789012:federated-user/carol", "arn:aws:sts::123456789012:federated-user/"),
+        (
+            "arn:aws-us-gov:sts::123456789012:assumed-role/App/i-0abc",
+            "arn:aws-us-gov:sts::123456789012:assumed-role/App/",
+        ),
+    ],
+)
+def test_user_names_are_masked(principal: str, kept: str) -> None:
+    masked = mask_principal(principal, KEY)
+    assert masked.startswith(kept)
+    assert MASKED.match(masked.removeprefix(kept))
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "arn:aws:iam::123456789012:role/service-role/App",
+        "arn:aws:iam::123456789012:root",
+        "arn:aws:iam::123456789012:user/BedrockAPIKey-abcd",
+        "bedrock.amazonaws.com",
+        "BedrockAPIKey-abc123",
+    ],
+)
+def test_non_personal_principals_are_kept(principal: str) -> None:
+    assert mask_principal(principal, KEY) == principal
+
+
+def test_non_arn_value_masked_whole() -> None:
+    assert MASKED.match(mask_principal("dave@example.com", KEY))
+
+
+def test_mask_is_stable_and_keyed() -> None:
+    arn = "arn:aws:sts::123456789012:assumed-role/App/alice"
+    assert mask_principal(arn, KEY) == mask_principal(arn, KEY)
+    assert mask_principal(arn, KEY) != mask_principal(arn, b"o" * 32)
+    assert mask_principal(arn, KEY) != mask_principal("arn:aws:sts::123456789012:assumed-role/App/bob", KEY)
