@@ -277,6 +277,16 @@ def test_invalid_lines_quarantined_with_count(ingest: Ingest, lake: LocalLake) -
     assert SECRET_MARKER not in json.dumps(document)
 
 
+def test_absurd_token_count_quarantined(ingest: Ingest, lake: LocalLake) -> None:
+    # 10^15 tokens would overflow the money quanta of attribution; such a record is corrupt.
+    huge = record("huge", input={"inputTokenCount": 10**15, "cacheReadInputTokenCount": 0})
+    largest = record("largest", output={"outputTokenCount": 100_000_000})
+    report = ingest([record("good"), huge, largest])
+    assert sorted(row["request_id"] for row in rows(lake)) == ["good", "largest"]
+    assert report.quarantine_reasons == {"token count above 100,000,000": 1}
+    assert report.balanced
+
+
 def test_good_rows_keep_line_numbers_after_bad_line(ingest: Ingest, lake: LocalLake) -> None:
     ingest([record("first"), "not json", record("third")])
     assert [(row["request_id"], row["source_line"]) for row in rows(lake)] == [("first", 1), ("third", 3)]

@@ -125,8 +125,14 @@ RECORDS_COLUMNS = """
     problem VARCHAR
 """
 
-# Reason a ModelInvocationLog record cannot be loaded, NULL for a good record. least() skips NULLs.
-_PROBLEM = """
+# Ten times the largest context window we know of (about ten million tokens in 2026, an estimate). A
+# record with more tokens of one class is taken as corrupt. The bound also keeps token costs far inside
+# the 64-bit money quanta of attribution and anomaly detection, which 10^15 tokens overflowed.
+MAX_TOKENS_PER_REQUEST = 100_000_000
+
+# Reason a ModelInvocationLog record cannot be loaded, NULL for a good record. least() and greatest()
+# skip NULLs.
+_PROBLEM = f"""
     CASE
         WHEN scan.schema_type IS DISTINCT FROM 'ModelInvocationLog' THEN NULL
         WHEN scan.request_id IS NULL OR trim(scan.request_id) = '' THEN 'missing requestId'
@@ -134,6 +140,11 @@ _PROBLEM = """
         WHEN scan."timestamp" IS NULL THEN 'invalid timestamp'
         WHEN least(scan.input_tokens, scan.cache_read_tokens, scan.cache_write_tokens, scan.output_tokens) < 0
             THEN 'negative token count'
+        WHEN greatest(
+            scan.input_tokens, scan.cache_read_tokens, scan.cache_write_tokens, scan.output_tokens,
+            scan.body_cache_write_1h_tokens
+        ) > {MAX_TOKENS_PER_REQUEST}
+            THEN 'token count above {MAX_TOKENS_PER_REQUEST:,}'
     END
 """
 
