@@ -228,7 +228,11 @@ class TestDeliverySemantics:
     def test_delivery_with_period_and_no_rows_empties_period(self, lake: LocalLake, tmp_path: Path) -> None:
         _data_export(tmp_path / "a", "e", "2026-10", "exec-1", 1.0, 1_000)
         _ingest_tree(lake, tmp_path / "a")
-        empty = write_csv(tmp_path / "b" / "empty.csv", [], columns=["lineItem/LineItemType", "lineItem/UnblendedCost"])
+        empty = write_csv(
+            tmp_path / "b" / "empty.csv",
+            [],
+            columns=["lineItem/LineItemType", "lineItem/UnblendedCost", "lineItem/UsageStartDate"],
+        )
         delivery = Delivery(
             export_id="e",
             delivery_id="exec-2",

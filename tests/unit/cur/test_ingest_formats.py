@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from genai_finops.config import parse_config
+from genai_finops.errors import InputError
 from genai_finops.invocations import LocalUserKey
 from genai_finops.lake.local import LocalLake
 from genai_finops.principals import mask_principal
@@ -363,3 +364,29 @@ def test_cur2_naive_timestamps_read_as_utc(lake: LocalLake, tmp_path: Path) -> N
     lines = cost_lines(lake)
     expected = sorted(dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC) for start in starts)
     assert sorted(line["usage_start"] for line in lines) == expected
+
+
+def test_cur2_without_usage_start_rejected(lake: LocalLake, tmp_path: Path) -> None:
+    # Without usage start no line matches its requests, so all cost would become remainder.
+    row = cur2_row()
+    del row["line_item_usage_start_date"]
+    with pytest.raises(InputError) as raised:
+        ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", [row]))
+    assert "line_item_usage_start_date" in str(raised.value)
+    assert lake.partitions("cost_lines") == []
+
+
+def test_legacy_without_usage_start_names_header(lake: LocalLake, tmp_path: Path) -> None:
+    row = legacy_row()
+    del row["lineItem/UsageStartDate"]
+    with pytest.raises(InputError) as raised:
+        ingest(lake, write_csv(tmp_path / "cost.csv", [row], columns=list(row)))
+    assert "lineItem/UsageStartDate" in str(raised.value)
+    assert lake.partitions("cost_lines") == []
+
+
+def test_lines_without_usage_start_warned(lake: LocalLake, tmp_path: Path) -> None:
+    undated = legacy_row(**{"lineItem/UsageStartDate": ""})
+    [report] = ingest(lake, write_csv(tmp_path / "cost.csv", [legacy_row(), undated]))
+    assert any("1 GenAI lines have no usage start date" in warning for warning in report.warnings)
+    assert len(cost_lines(lake)) == 2

@@ -164,6 +164,23 @@ class TagSource:
     map_columns: tuple[str, ...] = ()
 
 
+# Headers of the required fields in a legacy CUR file, for error messages.
+_LEGACY_REQUIRED_HEADERS = {
+    "unblended": "lineItem/UnblendedCost",
+    "line_item_type": "lineItem/LineItemType",
+    "usage_start": "lineItem/UsageStartDate",
+}
+
+
+def required_column_name(source_format: SourceFormat, logical: str) -> str:
+    """Return the column name a user looks for in an export of ``source_format`` for a logical field."""
+    if source_format is SourceFormat.CUR_LEGACY and logical in _LEGACY_REQUIRED_HEADERS:
+        return _LEGACY_REQUIRED_HEADERS[logical]
+    candidates = FOCUS_FIELDS.get(logical, ()) if source_format.is_focus else CUR_FIELDS.get(logical, ())
+    names = [candidate for candidate in candidates if isinstance(candidate, str)]
+    return names[0] if names else logical
+
+
 def resolve_fields(
     source_format: SourceFormat, match_names: dict[str, str], map_columns: set[str]
 ) -> dict[str, str | tuple[str, str]]:

@@ -31,7 +31,7 @@ from ..principals import mask_principal
 from ..python_rows import rows_to_table
 from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
-from .formats import detect_format, legacy_header_to_snake
+from .formats import detect_format, legacy_header_to_snake, required_column_name
 from .normalize import (
     NO_PERIOD,
     FilePlan,
@@ -165,7 +165,8 @@ def _connect(memory_limit: str, staging: Path) -> duckdb.DuckDBPyConnection:
             billing_period VARCHAR, bucket VARCHAR, source_file VARCHAR, source_format VARCHAR,
             line_item_type VARCHAR, product_code VARCHAR, currency VARCHAR, unknown_usage_type VARCHAR,
             row_count BIGINT, cost_unblended {MONEY_SQL_TYPE}, cost_net {MONEY_SQL_TYPE},
-            cost_amortized {MONEY_SQL_TYPE}, accounts VARCHAR[], quarantine_lines BIGINT[], invoiced_rows BIGINT
+            cost_amortized {MONEY_SQL_TYPE}, accounts VARCHAR[], quarantine_lines BIGINT[], invoiced_rows BIGINT,
+            undated_rows BIGINT
         )
         """
     )
@@ -287,8 +288,10 @@ class _DeliveryRun:
         plan = plan_file(opened, source_format)
         missing = required_missing(plan)
         if missing:
+            columns = ", ".join(required_column_name(source_format, name) for name in missing)
             raise InputError(
-                f"{source_format.value} file lacks required columns for {', '.join(missing)}", source=opened.source
+                f"{source_format.value} file lacks required columns {columns}; export the file with them",
+                source=opened.source,
             )
         if plan.missing_optional:
             self.report.warnings.append(
@@ -404,11 +407,13 @@ class _DeliveryRun:
         grouped = connection.execute(
             """
             SELECT billing_period, bucket, source_file, source_format, line_item_type, currency, unknown_usage_type,
-                   row_count, cost_unblended, cost_net, cost_amortized, quarantine_lines, invoiced_rows
+                   row_count, cost_unblended, cost_net, cost_amortized, quarantine_lines, invoiced_rows,
+                   undated_rows
             FROM line_totals
             """
         ).fetchall()
         per_file: dict[str, Totals] = {}
+        undated: dict[str, int] = {}
         line_types: dict[str, set[str]] = {}
         scope_currencies: dict[str, set[str]] = {}
         for row in grouped:
@@ -420,6 +425,8 @@ class _DeliveryRun:
             report.read = report.read.add(totals)
             if bucket in ("in", "out") and row[12]:
                 report.final = True
+            if bucket == "in" and row[13]:
+                undated[period] = undated.get(period, 0) + int(row[13])
             if bucket == "in":
                 report.in_scope = report.in_scope.add(totals)
                 if currency:
@@ -462,6 +469,11 @@ class _DeliveryRun:
                     f"accounted for {loaded.rows} rows costing {loaded.unblended}"
                 )
         self.warn_cost_fallbacks(line_types, results)
+        for period_name, count in sorted(undated.items()):
+            self.report.warnings.append(
+                f"period {period_name}: {count} GenAI lines have no usage start date; attribution cannot match "
+                "them to requests, so their cost stays unattributed"
+            )
         for period_name, period in sorted(reports.items()):
             if period.unknown_usage_types:
                 count = sum(period.unknown_usage_types.values())
@@ -576,7 +588,8 @@ def _totals_sql(normalized: str, source: str, config: GovernanceConfig) -> str:
                    WHERE bucket IN ('in', 'out') AND usage_account_id IS NOT NULL) AS accounts,
                (list(source_line ORDER BY source_line) FILTER (WHERE bucket = 'quarantine'))[1:5]
                    AS quarantine_lines,
-               count(*) FILTER (WHERE invoice_id IS NOT NULL AND invoice_id <> '') AS invoiced_rows
+               count(*) FILTER (WHERE invoice_id IS NOT NULL AND invoice_id <> '') AS invoiced_rows,
+               count(*) FILTER (WHERE usage_start IS NULL) AS undated_rows
         FROM ({normalized})
         GROUP BY ALL
     """

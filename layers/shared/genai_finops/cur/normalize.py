@@ -324,8 +324,12 @@ def _focus_costs(plan: FilePlan) -> tuple[str, str, str]:
 
 
 def required_missing(plan: FilePlan) -> list[str]:
-    """Return the logical fields a file lacks without which its rows cannot be costed."""
-    return [name for name in ("unblended", "line_item_type") if not plan.has(name)]
+    """Return the logical fields a file lacks without which its rows cannot be costed or attributed.
+
+    Without the usage start, no line could be matched to the hour or day of its requests, and the whole
+    bill would go to the unattributed remainder.
+    """
+    return [name for name in ("unblended", "line_item_type", "usage_start") if not plan.has(name)]
 
 
 def usage_key(expr: Expressions) -> str:
