@@ -145,9 +145,15 @@ class InferenceProfileEntry(_Strict):
 
 
 class Invocations(_Strict):
-    """Invocation-log settings: the end-user metadata key and the inference profile inventory."""
+    """Invocation-log settings: the end-user metadata key, the metadata kept and the profile inventory.
+
+    ``request_metadata`` keeps the metadata keys of the standard keys (with their aliases) and those
+    listed in ``stored_metadata_keys``. Other keys are dropped at ingest, because request metadata is
+    free-form and can carry personal data.
+    """
 
     user_id_metadata_key: NonEmpty = "user_id"
+    stored_metadata_keys: list[NonEmpty] = Field(default_factory=list)
     inference_profiles: list[InferenceProfileEntry] = Field(default_factory=list)
     inference_profiles_file: Path | None = None
 

@@ -46,6 +46,21 @@ def test_user_id_key_variants_removed(ingest: Ingest, lake: LocalLake) -> None:
     assert row["user_key"] is not None
 
 
+def test_only_listed_metadata_keys_stored(ingest: Ingest, lake: LocalLake) -> None:
+    config = parse_config({"invocations": {"stored_metadata_keys": ["workflow"]}})
+    metadata = {"team": "t1", "Workflow": "triage", "customer_email": "carol@example.com", "user_id": "u-1"}
+    ingest([record("req-1", requestMetadata=metadata)], config_override=config)
+    (row,) = rows(lake)
+    assert row["request_metadata"] == {"team": "t1", "Workflow": "triage"}
+    assert row["user_key"] is not None
+
+
+def test_unlisted_metadata_keys_dropped(ingest: Ingest, lake: LocalLake) -> None:
+    ingest([record("req-1", requestMetadata={"session_email": "dave@example.com"})])
+    (row,) = rows(lake)
+    assert not row["request_metadata"]
+
+
 def test_no_user_id_gives_null_key(ingest: Ingest, lake: LocalLake) -> None:
     ingest([record("req-1", requestMetadata={"team": "t1"}), record("req-2")])
     assert [row["user_key"] for row in rows(lake)] == [None, None]

@@ -60,8 +60,8 @@ def metadata_expressions(connection: duckdb.DuckDBPyConnection, config: Governan
     """Build the expressions that read standard keys and the user id from ``request_metadata``.
 
     Metadata keys are compared the way tags are (lower case, punctuation as ``_``). For each standard
-    key the configured alias order decides which metadata key wins. Every metadata key that means the
-    configured user-id key is removed from the stored map.
+    key the configured alias order decides which metadata key wins. The stored map keeps only the
+    standard keys' metadata keys and ``invocations.stored_metadata_keys``, never the user-id key.
     """
     rows = connection.sql(
         "SELECT DISTINCT unnest(map_keys(request_metadata)) AS key FROM records WHERE request_metadata IS NOT NULL"
@@ -94,14 +94,23 @@ def metadata_expressions(connection: duckdb.DuckDBPyConnection, config: Governan
     user_keys = [key for key in raw_keys if normalize_tag_key(key) == user_key_name]
     user_keys.sort(key=lambda key: (key != config.invocations.user_id_metadata_key, key))
     user_id = coalesce_over("user", user_keys)
-    if user_keys:
-        params["user_id_keys"] = user_keys
+
+    allowed = {normalize_tag_key(key) for key in config.invocations.stored_metadata_keys}
+    for standard_key in ATTRIBUTION_KEYS:
+        spec = tag_standard.keys.get(standard_key)
+        allowed.update(normalize_tag_key(alias) for alias in [standard_key, *(spec.aliases if spec else [])])
+    allowed.discard(user_key_name)
+    stored_keys = [key for key in raw_keys if normalize_tag_key(key) in allowed]
+    if stored_keys == raw_keys:
+        stored = "request_metadata"
+    elif stored_keys:
+        params["stored_metadata_keys"] = stored_keys
         stored = (
             "map_from_entries(list_filter(map_entries(request_metadata), "
-            "lambda entry: NOT list_contains($user_id_keys, entry.key)))"
+            "lambda entry: list_contains($stored_metadata_keys, entry.key)))"
         )
     else:
-        stored = "request_metadata"
+        stored = "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     return KeyExpressions(metadata_values=values, user_id=user_id, stored_metadata=stored, params=params)
 
 
