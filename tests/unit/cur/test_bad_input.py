@@ -201,3 +201,20 @@ def test_invalid_utf8_names_file_and_line(loaded: LocalLake, tmp_path: Path, col
     assert "malformed CSV row" in str(caught.value)
     assert caught.value.line == 3
     _assert_untouched(loaded)
+
+
+@pytest.mark.parametrize("amount", [float("inf"), float("nan")])
+def test_non_finite_usage_amount_names_line(lake: LocalLake, tmp_path: Path, amount: float) -> None:
+    # Parquet rows are numbered from 1, so the second row is line 2.
+    rows = [cur2_row(), cur2_row(line_item_usage_amount=amount)]
+    with pytest.raises(InputError) as raised:
+        ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
+    assert "usage_amount is not a finite number on line 2" in str(raised.value)
+    assert cost_lines(lake) == []
+
+
+def test_csv_infinite_usage_amount_rejected(loaded: LocalLake, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as raised:
+        ingest(loaded, write_csv(tmp_path / "cost.csv", [legacy_row(amount="inf")]))
+    assert "usage_amount is not a finite number on line 2" in str(raised.value)
+    _assert_untouched(loaded)

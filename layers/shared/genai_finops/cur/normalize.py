@@ -402,7 +402,14 @@ def _typed_columns(plan: FilePlan, expr: Expressions, tag_plan: TagPlan) -> list
     columns = [f"{expr.text(name)} AS {name}" for name in TEXT_FIELDS]
     columns += [f"{expr.money(name)} AS {name}" for name in sorted(MONEY_FIELDS)]
     columns += [f"{expr.timestamp(name)} AS {name}" for name in sorted(TIMESTAMP_FIELDS)]
-    columns += [f"{expr.number(name)} AS {name}" for name in sorted(NUMBER_FIELDS)]
+    line = f"file_row_number + {plan.opened.first_line}"
+    for name in sorted(NUMBER_FIELDS):
+        # Infinity and NaN pass the cast to DOUBLE, so they are rejected here with their line.
+        number = expr.number(name)
+        columns.append(
+            f"CASE WHEN {number} IS NULL OR isfinite({number}) THEN {number} "
+            f"ELSE error('{name} is not a finite number on line ' || ({line})) END AS {name}"
+        )
     discount_map = plan.fields.get("discount_map")
     if isinstance(discount_map, str):
         columns.append(f"COALESCE(list_sum({expr.money_values(discount_map)}), 0) AS discount_sum")

@@ -138,6 +138,7 @@ _PROBLEM = f"""
         WHEN scan.request_id IS NULL OR trim(scan.request_id) = '' THEN 'missing requestId'
         WHEN NOT scan.has_timestamp THEN 'missing timestamp'
         WHEN scan."timestamp" IS NULL THEN 'invalid timestamp'
+        WHEN scan."timestamp" > now() + INTERVAL 1 DAY THEN 'timestamp more than a day in the future'
         WHEN least(scan.input_tokens, scan.cache_read_tokens, scan.cache_write_tokens, scan.output_tokens) < 0
             THEN 'negative token count'
         WHEN greatest(
