@@ -23,7 +23,7 @@ def test_attribute_command_prints_totals(lake: LocalLake, capsys: pytest.Capture
 
     output = capsys.readouterr().out
     assert status == 0
-    assert "2026-01: bill 1.5000000000 (cost_net) = requests 1.5000000000 + remainder 0E-10" in output
+    assert "2026-01: bill 1.5000000000 (cost_net) = requests 1.5000000000 + remainder 0.0000000000" in output
     assert "1 requests (1 billed, 0 estimated, 0 unpriced)" in output
 
 

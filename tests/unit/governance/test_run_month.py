@@ -114,6 +114,8 @@ def test_rerun_sends_nothing_twice(lake: LocalLake, config_file: Path) -> None:
 
 def test_failure_notifies_finops(lake: LocalLake, config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # No attribution for the period: the RefreshAttribution step fails and the Catch path runs.
+    # run-month rejects a lake folder that does not exist, so an empty one is made first.
+    lake.root.mkdir()
     assert _run(lake.root, config_file) == 1
 
     assert "MonthlyRunFailed" in capsys.readouterr().out

@@ -51,8 +51,8 @@ def run(context: Context, args: argparse.Namespace) -> int:
         result = attribute_period(context.lake, context.config, period)
         percent = "n/a" if result.attributable_percent is None else f"{result.attributable_percent:.1f}%"
         print(
-            f"{result.billing_period}: bill {result.bill_total} ({result.cost_column}) = "
-            f"requests {result.billed_request_cost} + remainder {result.remainder_cost}; "
+            f"{result.billing_period}: bill {result.bill_total:f} ({result.cost_column}) = "
+            f"requests {result.billed_request_cost:f} + remainder {result.remainder_cost:f}; "
             f"{result.request_count} requests ({result.billed_requests} billed, {result.estimated_requests} "
             f"estimated, {result.unpriced_requests} unpriced); {result.allocated_cells}/{result.cells} cells "
             f"allocated, {result.diverging_cells} diverging; attributable {percent}; "

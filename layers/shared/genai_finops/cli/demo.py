@@ -49,7 +49,7 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         help="last day generated, YYYY-MM-DD (default: the last day of last month, UTC)",
     )
     add_common_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, lake_requirement="unused")
 
 
 def run(context: Context, args: argparse.Namespace) -> int:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, InputError
+from ..governance.asl import ExecutionResult
 from ..governance.enforcement import IamEnforcer
-from ..governance.local_run import DEFAULT_DEFINITION, run_month
+from ..governance.local_run import DEFAULT_DEFINITION, build_state_machine, run_month
 from ..governance.periods import parse_period
 from ..governance.routing import Router, SnsPublisher, subscribe
 from ..governance.steps import GovernanceRuntime, attribute_with_package, daily_budgets
@@ -93,7 +97,7 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
     )
     subscribe_parser.add_argument("--region", default=None, help="AWS region of the topic (default: from the ARN)")
     add_common_options(subscribe_parser)
-    subscribe_parser.set_defaults(handler=run_subscribe)
+    subscribe_parser.set_defaults(handler=run_subscribe, lake_requirement="unused")
 
 
 def _add_delivery_options(parser: argparse.ArgumentParser) -> None:
@@ -128,16 +132,58 @@ def run(context: Context, args: argparse.Namespace) -> int:
     """Execute the state machine and print the execution's status and each step's summary."""
     runtime = _runtime(context, args)
     context.progress(f"run-month: billing period {args.billing_period}")
+    # The same execution name run_month would choose, kept here to find the run's governance_runs row.
+    run_id = f"{args.billing_period}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     result = run_month(
-        runtime, args.billing_period, refresh_attribution=not args.no_refresh, definition_path=args.definition
+        runtime,
+        args.billing_period,
+        refresh_attribution=not args.no_refresh,
+        definition_path=args.definition,
+        run_id=run_id,
     )
     context.progress(f"run-month: states {' -> '.join(result.visited)}")
     if result.status != "SUCCEEDED":
         print(f"{args.billing_period}: {result.status}: {result.error}: {result.cause}")
+        print(f"genai-finops run-month: error: {_failure_reason(runtime, args, result, run_id)}", file=sys.stderr)
         return 1
     for name, summary in result.output.get("steps", {}).items():
         print(f"{name}: {json.dumps(summary, sort_keys=True, default=str)}")
     return 0
+
+
+def _failure_reason(runtime: GovernanceRuntime, args: argparse.Namespace, result: ExecutionResult, run_id: str) -> str:
+    """Describe a failed run: the step that failed and its error, from the run's governance_runs row.
+
+    The Fail state ends the execution with a generic error, so the step's own error is read back from the
+    row that the state machine's failure path (NotifyFailure) wrote. When that path failed too, there is no
+    row and the execution's error is given instead.
+    """
+    states = build_state_machine(runtime, args.definition).definition["States"]
+    failed_state = _caught_state(states, result.visited)
+    step = f"step {failed_state}" if failed_state else "a step"
+    rows = runtime.lake.query(
+        "SELECT error, error_cause FROM governance_runs WHERE billing_period = ? AND run_id = ?",
+        [args.billing_period, run_id],
+    ).to_pylist()
+    if not rows:
+        return (
+            f"monthly run {run_id} failed in {step}, and recording the failure failed too: "
+            f"{result.error}: {result.cause}"
+        )
+    return (
+        f"monthly run {run_id} failed in {step}: {rows[0]['error']}: {rows[0]['error_cause']}. "
+        "The failure is recorded in governance_runs, and a run_failed message went to the FinOps owner."
+    )
+
+
+def _caught_state(states: dict[str, Any], visited: list[str]) -> str | None:
+    """Return the first visited state whose Catch sent the execution to the next visited state."""
+    for current, following in pairwise(visited):
+        state = states.get(current, {})
+        catch_targets = {catcher.get("Next") for catcher in state.get("Catch", [])}
+        if following in catch_targets and following != state.get("Next"):
+            return current
+    return None
 
 
 def run_budgets(context: Context, args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         "or the file name for a loose file); give the same id to successive loose files of one export",
     )
     add_common_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, lake_requirement="may_create")
 
 
 def run(context: Context, args: argparse.Namespace) -> int:

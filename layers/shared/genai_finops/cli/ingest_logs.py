@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from ..config import GovernanceConfig
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..invocations import (
     ConfigProfileSource,
     JsonFileProfileSource,
@@ -27,7 +29,7 @@ from ..invocations import (
 from ..invocations.ingest import split_batches
 from ..invocations.objects import SkippedObject
 from ..observability import logger
-from .common import Context
+from .common import MIN_MEMORY_LIMIT_MB, Context, memory_limit
 
 DEFAULT_BATCH_MB = 64
 
@@ -49,10 +51,16 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         default=DEFAULT_BATCH_MB,
         help=f"compressed megabytes of log objects merged per batch (default {DEFAULT_BATCH_MB})",
     )
-    parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit, for example 1GB (default: DuckDB's)")
+    parser.add_argument(
+        "--memory-limit",
+        type=memory_limit,
+        default=None,
+        help=f"DuckDB memory limit, a number and a unit such as 512MB or 4GB, at least {MIN_MEMORY_LIMIT_MB}MB "
+        "(default: DuckDB's, 80%% of physical memory)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="summary format on stdout")
     add_common_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, lake_requirement="may_create")
 
     refresh = subparsers.add_parser(
         "refresh-profiles",
@@ -63,7 +71,7 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
     )
     refresh.add_argument("--file", type=Path, default=None, help="JSON file of profiles")
     add_common_options(refresh)
-    refresh.set_defaults(handler=run_refresh)
+    refresh.set_defaults(handler=run_refresh, lake_requirement="may_create")
 
 
 def profile_source(config: GovernanceConfig, file: Path | None) -> ProfileSource:
@@ -117,6 +125,12 @@ def run(context: Context, args: argparse.Namespace) -> int:
     except InputError:
         write_summary(total, skipped, args.format, sys.stdout, failed=True)
         raise
+    except duckdb.OutOfMemoryException as error:
+        write_summary(total, skipped, args.format, sys.stdout, failed=True)
+        limit = f"--memory-limit {args.memory_limit}" if args.memory_limit else "DuckDB's default memory limit"
+        raise ConfigError(
+            f"DuckDB ran out of memory under {limit}. Give a larger --memory-limit or a smaller --batch-mb."
+        ) from error
     write_summary(total, skipped, args.format, sys.stdout)
     return 0
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from ..errors import FinOpsError
 from ..observability import logger
-from .common import add_common_options, context_from_args
+from .common import add_common_options, check_lake, context_from_args
 
 # Each module defines ``register(subparsers)`` which adds its commands and sets ``handler``.
 COMMAND_MODULES = ("query", "demo", "ingest_cur", "ingest_logs", "attribute", "governance", "detect")
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_level = logger.log_level
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"))
     try:
+        check_lake(args.lake, args.lake_requirement)
         result: int = args.handler(context, args)
     except FinOpsError as error:
         print(f"genai-finops {args.command}: error: {error}", file=sys.stderr)
