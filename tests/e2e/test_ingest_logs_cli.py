@@ -92,7 +92,7 @@ def test_refresh_profiles_then_ingest_resolves(tree: Path, tmp_path: Path, capsy
     ]  # fmt: skip
 
 
-def test_truncated_object_exits_nonzero_with_reason(
+def test_truncated_object_left_out_others_loaded(
     tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = tree / HOUR / "20261103T103000000Z_00000000000000b2.json.gz"
@@ -100,12 +100,17 @@ def test_truncated_object_exits_nonzero_with_reason(
     _write(broken, lines)
     data = broken.read_bytes()
     broken.write_bytes(data[: len(data) - 40])
-    assert main(["ingest-logs", str(tree), "--lake", str(tmp_path / "lake"), "--quiet"]) == 1
+    lake = tmp_path / "lake"
+    assert main(["ingest-logs", str(tree), "--lake", str(lake), "--quiet"]) == 1
     captured = capsys.readouterr()
-    assert "genai-finops ingest-logs: error:" in captured.err
-    assert "20261103T103000000Z_00000000000000b2.json.gz" in captured.err
-    assert "truncated or corrupt" in captured.err
-    assert "stopped:" in captured.out
+    assert "1 log objects failed and were left out" in captured.err
+    assert "failed and left out:" in captured.out
+    assert "20261103T103000000Z_00000000000000b2.json.gz" in captured.out
+    assert "truncated or corrupt" in captured.out
+    # The good object of the same batch is loaded all the same.
+    assert "objects: 1 ingested" in captured.out
+    assert main(["query", "SELECT count(*) AS n FROM invocations", "--lake", str(lake), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0]) == {"n": 2}
 
 
 def test_missing_path_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,22 +108,37 @@ def run(context: Context, args: argparse.Namespace) -> int:
     user_key = LocalUserKey(context.lake_dir)
     batch_bytes = args.batch_mb * 1024 * 1024
     all_batches = split_batches(objects, batch_bytes)
+    failures: list[InputError] = []
     try:
         for index, batch in enumerate(all_batches, start=1):
             context.progress(f"batch {index}/{len(all_batches)}: {len(batch)} objects")
-            report = ingest_log_objects(
-                context.lake,
-                context.config,
-                batch,
-                user_key,
-                resolver,
-                progress=context.progress,
-                memory_limit=args.memory_limit,
-                batch_bytes=batch_bytes,
-            )
-            total.add(report)
+            remaining = list(batch)
+            while remaining:
+                try:
+                    report = ingest_log_objects(
+                        context.lake,
+                        context.config,
+                        remaining,
+                        user_key,
+                        resolver,
+                        progress=context.progress,
+                        memory_limit=args.memory_limit,
+                        batch_bytes=batch_bytes,
+                    )
+                except InputError as error:
+                    # A batch publishes nothing when it fails, so the batch runs again without the object
+                    # the error names. An error that names no object of the batch stops the run.
+                    bad = [obj for obj in remaining if obj.key == error.source]
+                    if not bad:
+                        raise
+                    context.progress(f"failed, left out: {error}")
+                    failures.append(error)
+                    remaining = [obj for obj in remaining if obj.key != error.source]
+                    continue
+                total.add(report)
+                break
     except InputError:
-        write_summary(total, skipped, args.format, sys.stdout, failed=True)
+        write_summary(total, skipped, args.format, sys.stdout, failed=True, failures=failures)
         raise
     except duckdb.OutOfMemoryException as error:
         write_summary(total, skipped, args.format, sys.stdout, failed=True)
@@ -131,20 +146,33 @@ def run(context: Context, args: argparse.Namespace) -> int:
         raise ConfigError(
             f"DuckDB ran out of memory under {limit}. Give a larger --memory-limit or a smaller --batch-mb."
         ) from error
-    write_summary(total, skipped, args.format, sys.stdout)
+    write_summary(total, skipped, args.format, sys.stdout, failures=failures)
+    if failures:
+        print(
+            f"genai-finops ingest-logs: {len(failures)} log objects failed and were left out; fix or delete "
+            "them and run the ingest again (the other objects are loaded)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def write_summary(
-    report: LogIngestReport, skipped: Sequence[SkippedObject], output_format: str, stream: Any, failed: bool = False
+    report: LogIngestReport,
+    skipped: Sequence[SkippedObject],
+    output_format: str,
+    stream: Any,
+    failed: bool = False,
+    failures: Sequence[InputError] = (),
 ) -> None:
-    """Write the run's counts as text lines or one JSON object."""
+    """Write the run's counts as text lines or one JSON object, with the objects that failed."""
     skipped_reasons = dict(Counter(item.reason for item in skipped))
     if output_format == "json":
         data = dataclasses.asdict(report)
         data["objects_skipped"] = skipped_reasons
         data["balanced"] = report.balanced
         data["failed"] = failed
+        data["objects_failed"] = [{"key": error.source, "error": str(error)} for error in failures]
         stream.write(json.dumps(data, sort_keys=True) + "\n")
         return
     reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(skipped_reasons.items())) or "none"
@@ -171,6 +199,8 @@ def write_summary(
             + ", ".join(f"{reason} {count}" for reason, count in sorted(report.quarantine_reasons.items()))
             + " (line numbers under documents/invocations/quarantine/)"
         )
+    for error in failures:
+        lines.append(f"failed and left out: {error}")
     if failed:
         lines.append("stopped: the next batch failed; objects listed above as ingested are kept")
     stream.write("\n".join(lines) + "\n")
