@@ -195,8 +195,12 @@ def test_functions_read_only_their_inputs(template: dict[str, Any]) -> None:
         if name.endswith("Role"):
             for action in _as_list(statement["Action"]):
                 granted.setdefault(name, set()).add(str(action))
-    assert "secretsmanager:GetSecretValue" not in granted["IngestCurRole"]
-    assert "secretsmanager:GetSecretValue" in granted["IngestInvocationsRole"]
+    # Both ingests mask IAM principals with the user-key secret, and no other function reads it.
+    readers = {name for name, actions in granted.items() if "secretsmanager:GetSecretValue" in actions}
+    assert readers == {"IngestCurRole", "IngestInvocationsRole"}
+    for name, statement in _all_policy_statements(template):
+        if "secretsmanager:GetSecretValue" in _as_list(statement["Action"]):
+            assert statement["Resource"] == {"Ref": "UserKeySecret"}, name
     assert not any(
         action.startswith("bedrock:") for action in granted["IngestCurRole"] | granted["IngestInvocationsRole"]
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import pytest
 
-from genai_finops.principals import mask_principal
+from genai_finops.principals import mask_principal, register_principal_mask
 
 KEY = b"k" * 32
 MASKED = re.compile(r"^hmac-[0-9a-f]{16}$")
@@ -61,3 +62,30 @@ def test_mask_is_stable_and_keyed() -> None:
     assert mask_principal(arn, KEY) == mask_principal(arn, KEY)
     assert mask_principal(arn, KEY) != mask_principal(arn, b"o" * 32)
     assert mask_principal(arn, KEY) != mask_principal("arn:aws:sts::123456789012:assumed-role/App/bob", KEY)
+
+
+@pytest.mark.parametrize("key", [KEY, b"short", b"x" * 100])
+def test_sql_macro_matches_python(key: bytes) -> None:
+    principals = [
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_abc/alice@example.com",
+        "arn:aws:iam::123456789012:user/engineering/bob.smith",
+        "arn:aws:iam::123456789012:user/alice",
+        "arn:aws:sts::123456789012:federated-user/carol",
+        "arn:aws-cn:sts::123456789012:assumed-role/App/i-0abc",
+        "arn:aws:iam::123456789012:role/service-role/App",
+        "arn:aws:iam::123456789012:root",
+        "arn:aws:iam::123456789012:user/BedrockAPIKey-abcd",
+        "BedrockAPIKey-abc123",
+        "bedrock.amazonaws.com",
+        "dave@example.com",
+        "arn:aws:sts::123456789012:assumed-role/App/",
+        "",
+        "émile/ünïcode",
+        "arn:aws:sts::123456789012:assumed-role/App/back\\slash",
+        "arn:aws:iam::123456789012:user/a/b\\c/d",
+    ]
+    connection = duckdb.connect()
+    register_principal_mask(connection, key)
+    masked = connection.execute("SELECT mask_principal(unnest(?::VARCHAR[]))", [principals]).fetchall()
+    assert [row[0] for row in masked] == [mask_principal(principal, key) for principal in principals]
+    assert connection.execute("SELECT mask_principal(NULL)").fetchone() == (None,)

@@ -27,7 +27,7 @@ from ..invocations.user_key import UserKeyProvider
 from ..lake.base import Lake
 from ..money import MONEY_SQL_TYPE
 from ..observability import logger
-from ..principals import mask_principal
+from ..principals import register_principal_mask
 from ..python_rows import rows_to_table
 from ..tables import BILL_SUMMARY, COST_LINES, INGEST_RUNS
 from .discovery import Delivery
@@ -36,7 +36,6 @@ from .normalize import (
     NO_PERIOD,
     FilePlan,
     bedrock_condition,
-    distinct_principals_sql,
     distinct_usage_sql,
     map_keys_sql,
     normalize_sql,
@@ -198,15 +197,6 @@ def _create_usage_types(connection: duckdb.DuckDBPyConnection, rows: list[tuple[
     connection.execute(f"CREATE OR REPLACE TEMP TABLE usage_types AS SELECT {selects}", list(columns.values()))
 
 
-def _create_principal_masks(connection: duckdb.DuckDBPyConnection, principals: list[str], key: bytes) -> None:
-    """Create ``principal_masks``: each distinct IAM principal of a file and the form that is stored."""
-    connection.execute(
-        "CREATE OR REPLACE TEMP TABLE principal_masks AS "
-        "SELECT unnest(?::VARCHAR[]) AS principal, unnest(?::VARCHAR[]) AS masked",
-        [principals, [mask_principal(principal, key) for principal in principals]],
-    )
-
-
 def _diagnose(connection: duckdb.DuckDBPyConnection, plan: FilePlan, error: duckdb.Error) -> InputError:
     """Find the first value that failed to convert and name its file, line and column."""
     source = sql_string(str(plan.opened.parquet))
@@ -257,14 +247,12 @@ class _DeliveryRun:
         delivery: Delivery,
         progress: Callable[[str], None],
         memory_limit: str,
-        user_key: UserKeyProvider,
     ) -> None:
         self.lake = lake
         self.config = config
         self.delivery = delivery
         self.progress = progress
         self.memory_limit = memory_limit
-        self.user_key = user_key
         self.report = DeliveryReport(delivery.export_id, delivery.delivery_id)
         self.period_files: dict[str, list[Path]] = {}
 
@@ -306,11 +294,6 @@ class _DeliveryRun:
             tag_plan = plan_tags(plan, map_keys)
             usage_rows = connection.execute(distinct_usage_sql(plan, self.config)).fetchall()
             _create_usage_types(connection, usage_rows)
-            principals = []
-            if plan.has("iam_principal"):
-                principals = [str(row[0]) for row in connection.execute(distinct_principals_sql(plan)).fetchall()]
-            if principals:
-                _create_principal_masks(connection, principals, self.user_key.key())
             read_rows, read_cost = connection.execute(read_totals_sql(plan)).fetchone() or (0, ZERO)
             purchase_sql = purchase_check_sql(plan)
             purchases = connection.execute(purchase_sql).fetchone() if purchase_sql else None
@@ -319,14 +302,7 @@ class _DeliveryRun:
                     f"{opened.source}: {purchases[0]} commitment purchase rows carry an EffectiveCost; their "
                     "amortised cost is set to 0 because the usage they cover carries it"
                 )
-            sql = normalize_sql(
-                plan,
-                self.config,
-                tag_plan,
-                self.delivery.export_id,
-                self.delivery.billing_period,
-                masked_principals=bool(principals),
-            )
+            sql = normalize_sql(plan, self.config, tag_plan, self.delivery.export_id, self.delivery.billing_period)
             connection.execute(_totals_sql(sql, opened.source, self.config))
             self.write_in_scope(connection, sql, opened.source, staging, index)
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
@@ -663,7 +639,7 @@ def ingest_delivery(
     """
     say = progress or (lambda message: None)
     started = dt.datetime.now(dt.UTC)
-    run = _DeliveryRun(lake, config, delivery, say, memory_limit, user_key)
+    run = _DeliveryRun(lake, config, delivery, say, memory_limit)
     report = run.report
 
     hint = delivery.billing_period
@@ -682,6 +658,7 @@ def ingest_delivery(
     connection = _connect(memory_limit, staging)
     try:
         _create_owners(connection, lake)
+        register_principal_mask(connection, user_key.key())
         try:
             results = run.read_all(connection, staging)
             say(f"accounting {len(results)} files")

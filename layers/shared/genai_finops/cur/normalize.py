@@ -358,16 +358,6 @@ def distinct_usage_sql(plan: FilePlan, config: GovernanceConfig) -> str:
     )
 
 
-def distinct_principals_sql(plan: FilePlan) -> str:
-    """SELECT the distinct IAM principals of a file, so that each is masked once."""
-    expr = Expressions(plan)
-    principal = expr.text("iam_principal")
-    return (
-        f"SELECT DISTINCT {principal} FROM read_parquet({sql_string(str(plan.opened.parquet))}) "
-        f"WHERE {principal} IS NOT NULL"
-    )
-
-
 def read_totals_sql(plan: FilePlan) -> str:
     """SELECT the row count and the sum of the billed cost column straight from the file."""
     expr = Expressions(plan)
@@ -445,15 +435,13 @@ def normalize_sql(
     tag_plan: TagPlan,
     export_id: str,
     period_hint: str | None,
-    *,
-    masked_principals: bool = False,
 ) -> str:
     """Return the SELECT producing ``cost_lines`` columns plus ``billing_period`` and ``bucket``.
 
     The query expects two registered relations: ``usage_types`` (usage_key and parsed fields) and
-    ``account_owners`` (billing_period, usage_account_id, export_id). With ``masked_principals`` it
-    also reads ``principal_masks`` (principal, masked) and stores the masked form of each IAM
-    principal; the role name is still read from the principal as billed. It is built in steps so that
+    ``account_owners`` (billing_period, usage_account_id, export_id), and the ``mask_principal`` macro
+    (``genai_finops.principals``): IAM principals are stored masked, while the role name is read from
+    the principal as billed. It is built in steps so that
     each cast and rule is computed once per row: ``maps`` casts map columns, ``typed`` casts every
     field, ``costed`` applies the cost rules and ``keyed`` derives scope keys and standard tags.
     """
@@ -490,7 +478,7 @@ def normalize_sql(
             "OR k.resource_id LIKE 'arn:aws%:bedrock:%:application-inference-profile/%' THEN k.resource_id END"
         ),
         "iam_role": role.replace("iam_principal", "k.iam_principal"),
-        "iam_principal": "m.masked" if masked_principals else "k.iam_principal",
+        "iam_principal": "mask_principal(k.iam_principal)" if plan.has("iam_principal") else "k.iam_principal",
         "source_format": sql_string(plan.source_format.value),
         "source_file": sql_string(plan.opened.source),
         "tags": _map_expression(tag_plan, "tags", "k."),
@@ -541,7 +529,6 @@ def normalize_sql(
         FROM keyed k
         LEFT JOIN usage_types u ON u.usage_key = k.usage_key
         LEFT JOIN account_owners o ON o.billing_period = k.period AND o.usage_account_id = k.usage_account_id
-        {"LEFT JOIN principal_masks m ON m.principal = k.iam_principal" if masked_principals else ""}
     """
 
 

@@ -172,7 +172,8 @@ def register_model_lookup(
 def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: GovernanceConfig, key: bytes) -> None:
     """Create ``principal_lookup``: principal ARN to its stored (masked) form, role name and mapped keys.
 
-    Principal mappings match the ARN as logged, before its personal part is masked.
+    Principal mappings match the ARN as logged, before its personal part is masked. Each distinct
+    principal is masked once in Python, by the same rule as the billing-export ingest's SQL macro.
     """
     principals = [str(row[0]) for row in connection.sql("SELECT DISTINCT principal FROM records").fetchall() if row[0]]
     columns: dict[str, list[str | None]] = {"principal": [], "principal_masked": [], "iam_role": []}
