@@ -166,7 +166,8 @@ class PriceOverride(_Strict):
 
     model: NonEmpty
     token_class: Literal["input", "output", "cache_read", "cache_write", "cache_write_1h"]
-    price_per_million: Annotated[Decimal, Field(ge=0)]
+    # The same bound as bill rates in the price catalog: estimates are 64-bit integer quanta.
+    price_per_million: Annotated[Decimal, Field(ge=0, le=1_000_000)]
     region: NonEmpty = "*"
     route: NonEmpty = "*"
     tier: NonEmpty = "standard"

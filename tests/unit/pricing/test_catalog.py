@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from genai_finops.config import PriceOverride
 from genai_finops.errors import ConfigError
@@ -117,6 +118,29 @@ def test_bill_rates_divide_cost_by_tokens() -> None:
         ("input", "bill", Decimal("3.3333333333")),
         ("output", "bill_previous_period", Decimal("15")),
     ]
+
+
+def test_implausible_bill_rate_ignored() -> None:
+    # 5 dollars over a millionth of a token is 5e12 per million tokens: a corrupt line, not a price.
+    rows = pa.table(
+        {
+            "billing_period": ["2026-01"],
+            "model_id": [SONNET],
+            "token_class": ["input"],
+            "tier": ["standard"],
+            "region": ["us-east-1"],
+            "route": ["in_region"],
+            "cost": pa.array([Decimal("5")], pa.decimal128(38, 10)),
+            "tokens": [0.000001],
+        }
+    )
+
+    assert bill_rates(rows, "2026-01", "USD") == []
+
+
+def test_override_above_price_bound_rejected() -> None:
+    with pytest.raises(ValidationError):
+        PriceOverride(model=SONNET, token_class="input", price_per_million=Decimal("2000000"))
 
 
 def test_override_model_name_is_resolved() -> None:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..config import PriceOverride
 from ..errors import ConfigError
 from ..money import MONEY_TYPE, to_money
+from ..observability import logger
 from ..python_rows import columns_to_table
 from .models import ModelNames
 
@@ -143,12 +144,19 @@ def override_prices(overrides: Iterable[PriceOverride], names: ModelNames, curre
     return entries
 
 
+# A price per million tokens far above any model's (the dearest were below 200 in 2026, an estimate).
+# Estimates are computed in 64-bit integer quanta, which a price above about 9e8 would overflow.
+MAX_PRICE_PER_MILLION = Decimal(1_000_000)
+
+
 def bill_rates(rows: pa.Table, current_period: str, currency: str) -> list[ListPrice]:
     """Turn summed bill cost and tokens per key into catalog entries with the bill's own rate.
 
     ``rows`` has billing_period, model_id, token_class, tier, region, route, cost and tokens. Rows of
     ``current_period`` get source ``bill``, older ones ``bill_previous_period``. Rows without tokens or
-    with a negative cost are skipped, because they give no usable rate.
+    with a negative cost are skipped, because they give no usable rate. So are rates above
+    MAX_PRICE_PER_MILLION, which only a corrupt line (a cost over a tiny token count) gives, with a
+    warning; the next source in the catalog prices those requests.
     """
     entries = []
     for row in rows.to_pylist():
@@ -157,6 +165,17 @@ def bill_rates(rows: pa.Table, current_period: str, currency: str) -> list[ListP
         if not tokens or tokens <= 0 or cost is None or cost < 0 or row["model_id"] is None:
             continue
         rate = to_money(Decimal(cost) * Decimal(1_000_000) / Decimal(repr(float(tokens))))
+        if rate > MAX_PRICE_PER_MILLION:
+            logger.warning(
+                "bill rate ignored: above the largest plausible price",
+                extra={
+                    "billing_period": row["billing_period"],
+                    "model_id": row["model_id"],
+                    "token_class": row["token_class"],
+                    "price_per_million": str(rate),
+                },
+            )
+            continue
         entries.append(
             ListPrice(
                 model_id=row["model_id"],
