@@ -53,6 +53,24 @@ def test_non_personal_principals_are_kept(principal: str) -> None:
     assert mask_principal(principal, KEY) == principal
 
 
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "arn:aws:sts::123456789012:assumed-role/Role/alice@example.com/",
+        "arn:aws:sts::123456789012:assumed-role/path/to/Role/leo@example.com",
+        "arn:aws:sts:us-east-1:123456789012:assumed-role/Role/x@example.com",
+        "arn:aws:iam::123456789012:user/a/x@example.com/",
+        "arn:aws:iam::123456789012:user/BedrockAPIKey-x@example.com",
+        "BedrockAPIKey-x@example.com",
+        "x@example.com.amazonaws.com",
+    ],
+)
+def test_unknown_forms_hashed_whole(principal: str) -> None:
+    masked = mask_principal(principal, KEY)
+    assert "example.com" not in masked
+    assert MASKED.match(masked.rpartition("/")[2])
+
+
 def test_non_arn_value_masked_whole() -> None:
     assert MASKED.match(mask_principal("dave@example.com", KEY))
 
@@ -82,6 +100,14 @@ def test_sql_macro_matches_python(key: bytes) -> None:
         "",
         "émile/ünïcode",
         "arn:aws:sts::123456789012:assumed-role/App/back\\slash",
+        "arn:aws:sts::123456789012:assumed-role/Role/alice@example.com/",
+        "arn:aws:sts::123456789012:assumed-role/path/to/Role/leo@example.com",
+        "arn:aws:sts:us-east-1:123456789012:assumed-role/Role/x@example.com",
+        "arn:aws:iam::123456789012:user/BedrockAPIKey-x@example.com",
+        "BedrockAPIKey-x@example.com",
+        "x@example.com.amazonaws.com",
+        "BedrockAPIKey-abc\n",
+        "arn:aws:sts::123456789012:assumed-role/App/alice\n",
         "arn:aws:iam::123456789012:user/a/b\\c/d",
     ]
     connection = duckdb.connect()

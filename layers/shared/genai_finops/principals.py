@@ -22,15 +22,20 @@ import duckdb
 MASK_PREFIX = "hmac-"
 MASK_HEX_DIGITS = 16
 
-# The name after the last "/" is personal for these kinds. Role ARNs, the account root and service
-# principals name no person and are kept as they are.
+# The name after the last "/" is personal for these kinds.
 _PERSONAL_NAME = re.compile(
     r"^(?P<kept>arn:aws[a-z-]*:(?:sts::[0-9]*:assumed-role/[^/]+/|sts::[0-9]*:federated-user/|iam::[0-9]*:user/(?:.*/)?))"
     r"(?P<name>[^/]+)$"
 )
-_ARN = re.compile(r"^arn:aws[a-z-]*:")
 # IAM users that Bedrock creates for API keys are named BedrockAPIKey-<id>: a key id, not a person.
-_API_KEY_USER = "BedrockAPIKey-"
+_API_KEY_USER = "^BedrockAPIKey-[A-Za-z0-9]+$"
+# Role ARNs, the account root, API key users and service principals name no person and are kept. Any
+# other value, an ARN of an unknown form included, is hashed whole, so that an unexpected form never
+# stores a name in the clear.
+_KEPT = (
+    r"^(?:arn:aws[a-z-]*:iam::[0-9]*:(?:role/(?:[^/]+/)*[^/]+|root)|BedrockAPIKey-[A-Za-z0-9]+"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com)$"
+)
 
 
 def _keyed_hash(key: bytes, name: str) -> str:
@@ -42,16 +47,18 @@ def _keyed_hash(key: bytes, name: str) -> str:
 def mask_principal(principal: str, key: bytes) -> str:
     """Return ``principal`` with a session, user or federated user name replaced by its keyed hash.
 
-    A value that is not an ARN is replaced as a whole, because it may be a name or an e-mail address,
-    unless it is a service principal (``*.amazonaws.com``) or a Bedrock API key user.
+    Role ARNs, the account root, Bedrock API key users and service principals are returned as they
+    are. Any other value, including an ARN of a form not listed here, is replaced as a whole, because
+    it may be a name or an e-mail address.
     """
-    match = _PERSONAL_NAME.match(principal)
+    # fullmatch, because Python's $ also matches before a final newline and RE2's does not.
+    match = _PERSONAL_NAME.fullmatch(principal)
     if match:
         name = match.group("name")
-        if name.startswith(_API_KEY_USER):
+        if re.fullmatch(_API_KEY_USER, name):
             return principal
         return match.group("kept") + _keyed_hash(key, name)
-    if _ARN.match(principal) or principal.endswith(".amazonaws.com") or principal.startswith(_API_KEY_USER):
+    if re.fullmatch(_KEPT, principal):
         return principal
     return _keyed_hash(key, principal)
 
@@ -71,13 +78,14 @@ _MASK_MACRO = f"""
 CREATE OR REPLACE TEMP MACRO mask_principal(principal) AS (
     CASE
         WHEN principal IS NULL THEN NULL
-        WHEN regexp_matches(principal, '{_PERSONAL_SQL}')
-            AND NOT starts_with(parse_filename(principal, false, 'forward_slash'), '{_API_KEY_USER}')
-            THEN parse_dirpath(principal, 'forward_slash') || '/{MASK_PREFIX}'
-                || {_HMAC_SQL.format(text="parse_filename(principal, false, 'forward_slash')")}
-        WHEN regexp_matches(principal, '^arn:aws[a-z-]*:') OR suffix(principal, '.amazonaws.com')
-            OR starts_with(principal, '{_API_KEY_USER}')
-            THEN principal
+        WHEN regexp_matches(principal, '{_PERSONAL_SQL}') THEN
+            CASE
+                WHEN regexp_matches(parse_filename(principal, false, 'forward_slash'), '{_API_KEY_USER}')
+                    THEN principal
+                ELSE parse_dirpath(principal, 'forward_slash') || '/{MASK_PREFIX}'
+                    || {_HMAC_SQL.format(text="parse_filename(principal, false, 'forward_slash')")}
+            END
+        WHEN regexp_matches(principal, '{_KEPT}') THEN principal
         ELSE '{MASK_PREFIX}' || {_HMAC_SQL.format(text="principal")}
     END
 )
