@@ -200,6 +200,23 @@ class TestDeliverySemantics:
         assert report.periods[0].final
         assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
 
+    @pytest.mark.parametrize("invoices", [[" ", " "], ["INV-2", ""]])
+    def test_blank_or_partial_invoice_ids_not_final(self, lake: LocalLake, tmp_path: Path, invoices: list[str]) -> None:
+        # Whitespace is no invoice id, and a month is invoiced only when every line has one.
+        final = write_csv(tmp_path / "final.csv", [legacy_row(cost="2.00", invoice="INV-1")])
+        rows = [legacy_row(id=f"l{index}", cost="5.00", invoice=invoice) for index, invoice in enumerate(invoices)]
+        later = write_csv(tmp_path / "later.csv", rows)
+        os.utime(final, (1_000, 1_000))
+        os.utime(later, (2_000, 2_000))
+        config = GovernanceConfig()
+        for path in (final, later):
+            [delivery] = discover_deliveries([path])
+            renamed = Delivery(**{**delivery.__dict__, "export_id": "cost"})
+            report = ingest_delivery(lake, config, renamed, user_key=LocalUserKey(lake.root))
+        assert report.periods[0].status == "superseded"
+        assert not report.periods[0].final
+        assert [line["invoice_id"] for line in cost_lines(lake)] == ["INV-1"]
+
     def test_second_export_of_same_accounts_is_reported(self, lake: LocalLake, tmp_path: Path) -> None:
         _data_export(tmp_path / "a", "org-cur2", "2026-10", "exec-1", 1.0, 1_000)
         _ingest_tree(lake, tmp_path / "a")

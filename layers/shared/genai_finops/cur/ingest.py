@@ -390,6 +390,8 @@ class _DeliveryRun:
         ).fetchall()
         per_file: dict[str, Totals] = {}
         undated: dict[str, int] = {}
+        billed_rows: dict[str, int] = {}
+        invoiced_rows: dict[str, int] = {}
         line_types: dict[str, set[str]] = {}
         scope_currencies: dict[str, set[str]] = {}
         for row in grouped:
@@ -399,8 +401,9 @@ class _DeliveryRun:
             line_types.setdefault(source_file, set()).add(lit)
             report = reports.setdefault(period, PeriodReport(period))
             report.read = report.read.add(totals)
-            if bucket in ("in", "out") and row[12]:
-                report.final = True
+            if bucket in ("in", "out"):
+                billed_rows[period] = billed_rows.get(period, 0) + int(rows)
+                invoiced_rows[period] = invoiced_rows.get(period, 0) + int(row[12] or 0)
             if bucket == "in" and row[13]:
                 undated[period] = undated.get(period, 0) + int(row[13])
             if bucket == "in":
@@ -445,6 +448,10 @@ class _DeliveryRun:
                     f"accounted for {loaded.rows} rows costing {loaded.unblended}"
                 )
         self.warn_cost_fallbacks(line_types, results)
+        # AWS fills the invoice id of every line once the month is invoiced, so a period with some lines
+        # still blank is not final.
+        for period_name, count in billed_rows.items():
+            reports[period_name].final = count > 0 and invoiced_rows.get(period_name, 0) == count
         for period_name, count in sorted(undated.items()):
             self.report.warnings.append(
                 f"period {period_name}: {count} GenAI lines have no usage start date; attribution cannot match "
@@ -564,7 +571,7 @@ def _totals_sql(normalized: str, source: str, config: GovernanceConfig) -> str:
                    WHERE bucket IN ('in', 'out') AND usage_account_id IS NOT NULL) AS accounts,
                (list(source_line ORDER BY source_line) FILTER (WHERE bucket = 'quarantine'))[1:5]
                    AS quarantine_lines,
-               count(*) FILTER (WHERE invoice_id IS NOT NULL AND invoice_id <> '') AS invoiced_rows,
+               count(*) FILTER (WHERE trim(invoice_id) <> '') AS invoiced_rows,
                count(*) FILTER (WHERE usage_start IS NULL) AS undated_rows
         FROM ({normalized})
         GROUP BY ALL

@@ -50,7 +50,7 @@ class PeriodReport:
     or ``superseded`` (a newer delivery of the period, or an invoiced one where this one is not, is in
     the lake, nothing changed). The lines without any billing period form a pseudo-period ``__none__``
     with status ``quarantined``. ``read`` equals ``in_scope + out_of_scope + quarantined + duplicate``,
-    to the cent. ``final`` is True when lines of the period carry an invoice id.
+    to the cent. ``final`` is True when every line of the period carries an invoice id.
     """
 
     billing_period: str
