@@ -197,3 +197,13 @@ def test_key_segment_keeps_value_in_one_segment(lake: LocalLake, value: str, exp
     assert "/" not in segment
     lake.put_document(f"outbox/team={segment}/message.json", b"{}")
     assert lake.list_documents("outbox/") == [f"outbox/team={segment}/message.json"]
+
+
+def test_corrupt_table_file_gives_lake_error(lake: LocalLake) -> None:
+    lake.write_partition("bill_summary", PARTITION, _summary([("Usage", "AmazonBedrock", 3, "10.00")]))
+    [file] = (lake.root / "tables" / "bill_summary").rglob("*.parquet")
+    file.write_bytes(b"garbage")
+    with pytest.raises(LakeError) as raised:
+        lake.query_duckdb("SELECT count(*) AS n FROM bill_summary")
+    assert "cannot open the lake" in str(raised.value)
+    assert str(file) in str(raised.value)

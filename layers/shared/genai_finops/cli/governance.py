@@ -13,7 +13,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, FinOpsError, InputError
 from ..governance.asl import ExecutionResult
 from ..governance.enforcement import IamEnforcer
 from ..governance.local_run import DEFAULT_DEFINITION, build_state_machine, run_month
@@ -161,10 +161,17 @@ def _failure_reason(runtime: GovernanceRuntime, args: argparse.Namespace, result
     states = build_state_machine(runtime, args.definition).definition["States"]
     failed_state = _caught_state(states, result.visited)
     step = f"step {failed_state}" if failed_state else "a step"
-    rows = runtime.lake.query(
-        "SELECT error, error_cause FROM governance_runs WHERE billing_period = ? AND run_id = ?",
-        [args.billing_period, run_id],
-    ).to_pylist()
+    try:
+        rows = runtime.lake.query(
+            "SELECT error, error_cause FROM governance_runs WHERE billing_period = ? AND run_id = ?",
+            [args.billing_period, run_id],
+        ).to_pylist()
+    except FinOpsError as error:
+        # A lake that cannot be read (a corrupt table file, say) may be what failed the run.
+        return (
+            f"monthly run {run_id} failed in {step}: {result.error}: {result.cause}; "
+            f"reading governance_runs failed too: {error}"
+        )
     if not rows:
         return (
             f"monthly run {run_id} failed in {step}, and recording the failure failed too: "

@@ -195,7 +195,10 @@ class LocalLake:
 
     def query_duckdb(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """Run one DuckDB-dialect SELECT (or EXPLAIN) over the lake's views, with no other file access."""
-        connection = self.connect(read_only=True)
+        try:
+            connection = self.connect(read_only=True)
+        except duckdb.Error as error:
+            raise LakeError(f"cannot open the lake at {self.root}: {error}") from error
         try:
             statements = connection.extract_statements(sql)
             if len(statements) != 1:
