@@ -209,12 +209,24 @@ def test_non_finite_usage_amount_names_line(lake: LocalLake, tmp_path: Path, amo
     rows = [cur2_row(), cur2_row(line_item_usage_amount=amount)]
     with pytest.raises(InputError) as raised:
         ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
-    assert "usage_amount is not a finite number on line 2" in str(raised.value)
+    assert raised.value.line == 2
+    assert "invalid usage amount" in str(raised.value)
+    assert "line_item_usage_amount" in str(raised.value)
     assert cost_lines(lake) == []
 
 
 def test_csv_infinite_usage_amount_rejected(loaded: LocalLake, tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         ingest(loaded, write_csv(tmp_path / "cost.csv", [legacy_row(amount="inf")]))
-    assert "usage_amount is not a finite number on line 2" in str(raised.value)
+    assert raised.value.line == 2
+    assert "invalid usage amount 'inf' in column 'lineItem/UsageAmount'" in str(raised.value)
     _assert_untouched(loaded)
+
+
+def test_nan_cost_names_line_and_column(lake: LocalLake, tmp_path: Path) -> None:
+    rows = [cur2_row(), cur2_row(line_item_unblended_cost=float("nan"))]
+    with pytest.raises(InputError) as raised:
+        ingest(lake, cur2_parquet(tmp_path / "cur2.parquet", rows))
+    assert raised.value.line == 2
+    assert "line_item_unblended_cost" in str(raised.value)
+    assert cost_lines(lake) == []

@@ -203,9 +203,12 @@ def _diagnose(connection: duckdb.DuckDBPyConnection, plan: FilePlan, error: duck
     headers = dict(zip(plan.opened.physical, plan.opened.headers, strict=True))
     for name, sql_type, physical in value_checks(plan):
         column = quote(physical)
+        # DuckDB 2.0.1 drops "TRY_CAST(double AS DECIMAL) IS NULL" for a non-null double, so NaN and
+        # infinity are matched by their text.
         found = connection.execute(
             f"SELECT file_row_number, CAST({column} AS VARCHAR) FROM read_parquet({source}, file_row_number = true) "
-            f"WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {sql_type}) IS NULL LIMIT 1"
+            f"WHERE {column} IS NOT NULL AND (TRY_CAST({column} AS {sql_type}) IS NULL "
+            f"OR lower(CAST({column} AS VARCHAR)) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) LIMIT 1"
         ).fetchone()
         if found:
             return InputError(
