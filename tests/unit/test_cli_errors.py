@@ -259,3 +259,10 @@ def test_ingest_logs_summary_ends_with_newline(
     assert status == 0
     assert output.endswith("\n")
     assert not output.endswith("\n\n")
+
+
+def test_detect_rejects_year_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["detect", "--at", "9999-12-31T23:00:00Z", "--lake", str(tmp_path)])
+    assert raised.value.code == 2
+    assert "the year must be between 1970 and 9000" in capsys.readouterr().err

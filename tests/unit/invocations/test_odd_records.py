@@ -287,11 +287,20 @@ def test_absurd_token_count_quarantined(ingest: Ingest, lake: LocalLake) -> None
     assert report.balanced
 
 
-def test_future_timestamp_quarantined(ingest: Ingest, lake: LocalLake) -> None:
-    # A clock far ahead would open billing periods that have not begun.
-    report = ingest([record("good"), record("future", timestamp="2099-01-01T00:00:00Z")])
+def test_implausible_timestamps_quarantined(ingest: Ingest, lake: LocalLake) -> None:
+    # A clock far ahead or at the epoch would open billing periods with no bill.
+    report = ingest(
+        [
+            record("good"),
+            record("future", timestamp="2099-01-01T00:00:00Z"),
+            record("epoch", timestamp="1970-01-01T00:00:00Z"),
+        ]
+    )
     assert [row["request_id"] for row in rows(lake)] == ["good"]
-    assert report.quarantine_reasons == {"timestamp more than a day in the future": 1}
+    assert report.quarantine_reasons == {
+        "timestamp more than a day in the future": 1,
+        "timestamp before 2023, when Bedrock had no logs": 1,
+    }
 
 
 def test_good_rows_keep_line_numbers_after_bad_line(ingest: Ingest, lake: LocalLake) -> None:

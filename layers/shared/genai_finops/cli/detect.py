@@ -21,7 +21,11 @@ def _timestamp(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(
             f"invalid timestamp {text!r}: expected ISO 8601, for example 2026-12-04T10:00:00Z"
         ) from error
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # The detectors step back over baseline weeks and forward to the next hour, which must stay dates.
+    if not 1970 <= value.year <= 9000:
+        raise argparse.ArgumentTypeError(f"invalid timestamp {text!r}: the year must be between 1970 and 9000")
+    return value
 
 
 def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentParser], None]) -> None:

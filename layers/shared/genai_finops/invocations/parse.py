@@ -139,6 +139,8 @@ _PROBLEM = f"""
         WHEN NOT scan.has_timestamp THEN 'missing timestamp'
         WHEN scan."timestamp" IS NULL THEN 'invalid timestamp'
         WHEN scan."timestamp" > now() + INTERVAL 1 DAY THEN 'timestamp more than a day in the future'
+        WHEN scan."timestamp" < TIMESTAMPTZ '2023-01-01 00:00:00+00'
+            THEN 'timestamp before 2023, when Bedrock had no logs'
         WHEN least(scan.input_tokens, scan.cache_read_tokens, scan.cache_write_tokens, scan.output_tokens) < 0
             THEN 'negative token count'
         WHEN greatest(
