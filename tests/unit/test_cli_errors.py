@@ -266,3 +266,18 @@ def test_detect_rejects_year_out_of_range(tmp_path: Path, capsys: pytest.Capture
         main(["detect", "--at", "9999-12-31T23:00:00Z", "--lake", str(tmp_path)])
     assert raised.value.code == 2
     assert "the year must be between 1970 and 9000" in capsys.readouterr().err
+
+
+def test_ingest_cur_out_of_memory_not_called_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 4,000 tag columns by 500 rows is a valid file that DuckDB cannot convert in 256MB.
+    headers = ["lineItem/LineItemType", "lineItem/UnblendedCost", "lineItem/UsageStartDate"]
+    headers += [f"resourceTags/user:t{index}" for index in range(4000)]
+    row = ",".join(["Usage", "1.0", "2026-10-05T10:00:00Z"] + ["value"] * 4000)
+    path = tmp_path / "wide.csv.gz"
+    path.write_bytes(gzip.compress((",".join(headers) + "\n" + (row + "\n") * 500).encode()))
+    code = main(["ingest-cur", str(path), "--lake", str(tmp_path / "lake"), "--memory-limit", "256MB", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "ran out of memory" in err
+    assert "--memory-limit" in err
+    assert "malformed" not in err.replace("not known to be malformed", "")

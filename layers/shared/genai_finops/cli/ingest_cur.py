@@ -11,9 +11,10 @@ from typing import Any
 
 from ..cur import discover_deliveries, ingest_delivery
 from ..cur.discovery import sanitize_export_id
+from ..cur.ingest import DEFAULT_MEMORY_LIMIT
 from ..invocations.user_key import LocalUserKey
 from ..observability import logger
-from .common import Context
+from .common import Context, memory_limit
 
 
 def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -31,6 +32,13 @@ def register(subparsers: Any, add_common_options: Callable[[argparse.ArgumentPar
         default=None,
         help="export id for every delivery found (default: the export or report name from the folder layout, "
         "or the file name for a loose file); give the same id to successive loose files of one export",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=memory_limit,
+        default=DEFAULT_MEMORY_LIMIT,
+        help=f"DuckDB memory limit, a number and a unit such as 512MB or 4GB (default {DEFAULT_MEMORY_LIMIT}); "
+        "raise it for exports with thousands of columns",
     )
     add_common_options(parser)
     parser.set_defaults(handler=run, lake_requirement="may_create")
@@ -51,7 +59,14 @@ def run(context: Context, args: argparse.Namespace) -> int:
     user_key = LocalUserKey(context.lake_dir)
     for delivery in deliveries:
         context.progress(f"ingesting {delivery.export_id} delivery {delivery.delivery_id}")
-        report = ingest_delivery(context.lake, context.config, delivery, context.progress, user_key=user_key)
+        report = ingest_delivery(
+            context.lake,
+            context.config,
+            delivery,
+            context.progress,
+            user_key=user_key,
+            memory_limit=args.memory_limit,
+        )
         for line in report.summary_lines():
             print(line)
     return 0

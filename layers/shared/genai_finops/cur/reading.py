@@ -157,6 +157,13 @@ def open_file(
             "nullstr = ['', 'NULL'], encoding = 'utf-8')) TO ? (FORMAT parquet, COMPRESSION uncompressed)",
             [str(path), str(target)],
         )
+    except duckdb.OutOfMemoryException as error:
+        raise InputError(
+            f"converting the CSV file's {len(headers)} columns ran out of memory ({str(error).splitlines()[0]}); "
+            "the file is not known to be malformed. Export fewer columns (for example fewer cost allocation "
+            "tags), or raise the memory limit (ingest-cur --memory-limit, or the function's memory in AWS)",
+            source=source,
+        ) from error
     except duckdb.Error as error:
         message = str(error)
         line = _CSV_LINE.search(message)
