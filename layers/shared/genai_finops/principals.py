@@ -7,8 +7,9 @@ names. So before a principal is stored, that last part becomes ``hmac-`` and 16 
 HMAC-SHA256 under the same key as ``user_key``. The account, the role and the kind of principal stay
 readable, and both sources mask the same name the same way, so bill lines still match requests.
 
-Both ingests mask with the DuckDB macro that ``register_principal_mask`` creates, row by row inside
-their SQL. ``mask_principal`` is the same rule in Python, and the tests check that the two agree.
+The billing-export ingest masks with the DuckDB macro that ``register_principal_mask`` creates, row by
+row inside its SQL. The log ingest masks each distinct principal with ``mask_principal``, the same rule
+in Python, and the tests check that the two agree.
 """
 
 from __future__ import annotations
