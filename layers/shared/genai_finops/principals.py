@@ -7,27 +7,21 @@ names. So before a principal is stored, that last part becomes ``hmac-`` and 16 
 HMAC-SHA256 under the same key as ``user_key``. The account, the role and the kind of principal stay
 readable, and both sources mask the same name the same way, so bill lines still match requests.
 
-The billing-export ingest masks with the DuckDB macro that ``register_principal_mask`` creates, row by
-row inside its SQL. The log ingest masks each distinct principal with ``mask_principal``, the same rule
-in Python, and the tests check that the two agree.
+The rule is one DuckDB macro, ``mask_principal(principal)``, which ``register_principal_mask`` creates.
+The billing-export ingest calls it row by row inside its SQL, and the log ingest calls it once for each
+distinct principal through ``mask_principals``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import re
+from collections.abc import Sequence
 
 import duckdb
 
 MASK_PREFIX = "hmac-"
 MASK_HEX_DIGITS = 16
 
-# The name after the last "/" is personal for these kinds.
-_PERSONAL_NAME = re.compile(
-    r"^(?P<kept>arn:aws[a-z-]*:(?:sts::[0-9]*:assumed-role/[^/]+/|sts::[0-9]*:federated-user/|iam::[0-9]*:user/(?:.*/)?))"
-    r"(?P<name>[^/]+)$"
-)
 # IAM users that Bedrock creates for API keys are named BedrockAPIKey-<id>: a key id, not a person.
 _API_KEY_USER = "^BedrockAPIKey-[A-Za-z0-9]+$"
 # Role ARNs, the account root, API key users and service principals name no person and are kept. Any
@@ -39,35 +33,11 @@ _KEPT = (
 )
 
 
-def _keyed_hash(key: bytes, name: str) -> str:
-    # The "iam-principal:" prefix keeps these hashes apart from user_key values of the same text.
-    digest = hmac.new(key, f"iam-principal:{name}".encode(), hashlib.sha256).hexdigest()
-    return MASK_PREFIX + digest[:MASK_HEX_DIGITS]
-
-
-def mask_principal(principal: str, key: bytes) -> str:
-    """Return ``principal`` with a session, user or federated user name replaced by its keyed hash.
-
-    Role ARNs, the account root, Bedrock API key users and service principals are returned as they
-    are. Any other value, including an ARN of a form not listed here, is replaced as a whole, because
-    it may be a name or an e-mail address.
-    """
-    # fullmatch, because Python's $ also matches before a final newline and RE2's does not.
-    match = _PERSONAL_NAME.fullmatch(principal)
-    if match:
-        name = match.group("name")
-        if re.fullmatch(_API_KEY_USER, name):
-            return principal
-        return match.group("kept") + _keyed_hash(key, name)
-    if re.fullmatch(_KEPT, principal):
-        return principal
-    return _keyed_hash(key, principal)
-
-
-# The same rule as mask_principal, in DuckDB SQL (RE2 patterns). The name and its folder are split
-# with parse_filename and parse_dirpath, which took a third of the CPU of regexp_extract. The key's HMAC
-# pads are read from the one-row table principal_key, so that the key never appears in SQL text or in an
-# error message.
+# The name after the last "/" is personal for these kinds (RE2 patterns). The name and its folder are
+# split with parse_filename and parse_dirpath, which took a third of the CPU of regexp_extract. The
+# key's HMAC pads are read from the one-row table principal_key, so that the key never appears in SQL
+# text or in an error message. The "iam-principal:" prefix keeps these hashes apart from user_key values
+# of the same text.
 _PERSONAL_SQL = (
     "^arn:aws[a-z-]*:(sts::[0-9]*:assumed-role/[^/]+/|sts::[0-9]*:federated-user/|iam::[0-9]*:user/(.*/)?)[^/]+$"
 )
@@ -102,3 +72,25 @@ def register_principal_mask(connection: duckdb.DuckDBPyConnection, key: bytes) -
         [bytes(byte ^ 0x36 for byte in block), bytes(byte ^ 0x5C for byte in block)],
     )
     connection.execute(_MASK_MACRO)
+
+
+def mask_principals(
+    principals: Sequence[str], key: bytes, connection: duckdb.DuckDBPyConnection | None = None
+) -> list[str]:
+    """Return each principal masked with ``key``, in order, by the ``mask_principal`` macro.
+
+    The macro is created on ``connection``, or on a private in-memory database when none is given.
+    """
+    target = connection if connection is not None else duckdb.connect()
+    try:
+        register_principal_mask(target, key)
+        rows = target.execute("SELECT mask_principal(unnest(?::VARCHAR[]))", [list(principals)]).fetchall()
+    finally:
+        if connection is None:
+            target.close()
+    return [str(row[0]) for row in rows]
+
+
+def mask_principal(principal: str, key: bytes) -> str:
+    """Return one principal masked with ``key`` (see ``mask_principals``)."""
+    return mask_principals([principal], key)[0]

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from ..config import GovernanceConfig, normalize_tag_key
-from ..principals import mask_principal
+from ..principals import mask_principals
 from .lookups import create_string_table
 from .model_ids import is_application_profile, parse_model_id
 from .profiles import ATTRIBUTION_KEYS, ProfileResolver, clean_key_value, standard_keys_from_tags
@@ -173,17 +173,17 @@ def register_principal_lookup(connection: duckdb.DuckDBPyConnection, config: Gov
     """Create ``principal_lookup``: principal ARN to its stored (masked) form, role name and mapped keys.
 
     Principal mappings match the ARN as logged, before its personal part is masked. Each distinct
-    principal is masked once in Python, by the same rule as the billing-export ingest's SQL macro.
+    principal is masked once, by the same macro as in the billing-export ingest.
     """
     principals = [str(row[0]) for row in connection.sql("SELECT DISTINCT principal FROM records").fetchall() if row[0]]
     columns: dict[str, list[str | None]] = {"principal": [], "principal_masked": [], "iam_role": []}
     for attribution_key in ATTRIBUTION_KEYS:
         columns[f"principal_{attribution_key}"] = []
+    columns["principal_masked"] = list(mask_principals(principals, key, connection))
     for principal in principals:
         role = role_name(principal)
         mapping = next((m for m in config.principals if m.matches(principal, role)), None)
         columns["principal"].append(principal)
-        columns["principal_masked"].append(mask_principal(principal, key))
         columns["iam_role"].append(role)
         for attribution_key in ATTRIBUTION_KEYS:
             value = getattr(mapping, attribution_key) if mapping is not None else None
