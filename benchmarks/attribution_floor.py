@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.attribution_data import BARE_JOIN_SQL, PERIOD
@@ -57,7 +58,7 @@ FROM invocations
 WHERE date >= ? AND date < ?
 """
 
-# The fewest columns a request cost can have: request id, hour, keys, both costs and state.
+# For comparison, rows with only the request id, hour, keys, estimated and billed cost and state.
 MINIMUM_ROWS_SQL = """
 SELECT
     request_id, date_trunc('hour', make_timestamp(epoch_us(timestamp))) AS hour,
@@ -87,42 +88,45 @@ def timed(label: str, action: Callable[[], object]) -> float:
     return seconds
 
 
-def write_rows(lake: LocalLake, folder: Path) -> None:
-    """Write request_costs-shaped rows for the benchmark month with the product's slicing and writer."""
-    period = BillingPeriod.parse(PERIOD)
-    staged = StagedRequestCosts()
-    connection = lake.connect(read_only=True)
-    columns = connection.sql(ROWS_SQL, params=["", ""]).columns
-    if columns != REQUEST_COSTS.schema.names:
-        raise RuntimeError(
-            f"ROWS_SQL returns {columns}, but request_costs has {REQUEST_COSTS.schema.names}: update ROWS_SQL"
-        )
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        pending = None
-        for window in request_slices(lake, period, DEFAULT_SLICE_REQUESTS):
-            rows = connection.sql(ROWS_SQL, params=[window[0], window[1]]).to_arrow_table()
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(staged.add, rows, folder)
-        if pending is not None:
-            pending.result()
-    connection.close()
+def write_slices(lake: LocalLake, sql: str, write: Callable[[pa.Table, int], object]) -> None:
+    """Run ``sql`` for each request slice of the benchmark month and write each result on a second thread.
 
-
-def write_minimum_rows(lake: LocalLake, folder: Path) -> None:
-    """Write only the minimum columns per request, in the same slices and with the same writer thread."""
+    The slices and the writer thread are the product's own, so one slice is written while the next is read.
+    """
     period = BillingPeriod.parse(PERIOD)
     connection = lake.connect(read_only=True)
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending = None
         for index, window in enumerate(request_slices(lake, period, DEFAULT_SLICE_REQUESTS)):
-            rows = connection.sql(MINIMUM_ROWS_SQL, params=[window[0], window[1]]).to_arrow_table()
+            rows = connection.sql(sql, params=[window[0], window[1]]).to_arrow_table()
             if pending is not None:
                 pending.result()
-            pending = writer.submit(pq.write_table, rows, folder / f"minimum-{index:05d}.parquet", compression="zstd")
+            pending = writer.submit(write, rows, index)
         if pending is not None:
             pending.result()
     connection.close()
+
+
+def write_rows(lake: LocalLake, folder: Path) -> None:
+    """Write request_costs-shaped rows with the product's staging code, which also sums them."""
+    connection = lake.connect(read_only=True)
+    columns = connection.sql(ROWS_SQL, params=["", ""]).columns
+    connection.close()
+    if columns != REQUEST_COSTS.schema.names:
+        raise RuntimeError(
+            f"ROWS_SQL returns {columns}, but request_costs has {REQUEST_COSTS.schema.names}: update ROWS_SQL"
+        )
+    staged = StagedRequestCosts()
+    write_slices(lake, ROWS_SQL, lambda rows, _index: staged.add(rows, folder))
+
+
+def write_minimum_rows(lake: LocalLake, folder: Path) -> None:
+    """Write only the minimum columns per request, one zstd Parquet file per slice."""
+    write_slices(
+        lake,
+        MINIMUM_ROWS_SQL,
+        lambda rows, index: pq.write_table(rows, folder / f"minimum-{index:05d}.parquet", compression="zstd"),
+    )
 
 
 def main() -> int:
