@@ -268,7 +268,7 @@ def test_detect_rejects_year_out_of_range(tmp_path: Path, capsys: pytest.Capture
     assert "the year must be between 1970 and 9000" in capsys.readouterr().err
 
 
-def test_ingest_cur_out_of_memory_not_called_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wide_csv_out_of_memory_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # 4,000 tag columns by 500 rows is a valid file that DuckDB cannot convert in 256MB.
     headers = ["lineItem/LineItemType", "lineItem/UnblendedCost", "lineItem/UsageStartDate"]
     headers += [f"resourceTags/user:t{index}" for index in range(4000)]
